@@ -1,0 +1,40 @@
+//! What one crawl pass yields per manifest: plain data for the mapping stage.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use crate::source::Descriptor;
+
+/// One image manifest found by the crawl, with everything mapping needs and no I/O left to do.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// Name of the configured source.
+    pub source: String,
+    /// Registry host (`127.0.0.1:5000`) or `oci-layout:<path>`.
+    pub registry: String,
+    /// Repository path, e.g. `eo/pastis-2433`.
+    pub repository: String,
+    /// Every tag that resolves to this manifest (directly or through an index), sorted.
+    pub tags: Vec<String>,
+    /// `sha256:…` of the image manifest.
+    pub digest: String,
+    /// The manifest's media type.
+    pub media_type: String,
+    /// `artifactType`, or the config media type when that is not the image config type.
+    pub artifact_type: Option<String>,
+    /// The config descriptor.
+    pub config: Descriptor,
+    /// The config blob, when fetched (absent for the empty config or when over the cap).
+    pub config_blob: Option<Bytes>,
+    /// The layers, in manifest order.
+    pub layers: Vec<Descriptor>,
+    /// Layers that may be STAC Items (`application/geo+json`, or annotated), fetched, by digest.
+    pub layer_documents: BTreeMap<String, Bytes>,
+    /// Manifest annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// Digest of the image index this manifest was reached through, if any.
+    pub index_digest: Option<String>,
+    /// Platform of this manifest in its index, if any.
+    pub platform: Option<serde_json::Value>,
+}

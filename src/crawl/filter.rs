@@ -1,0 +1,1 @@
+//! Which tags are crawled: include/exclude globs, never referrer-fallback tags.

@@ -1,0 +1,18 @@
+//! stac-oci: a STAC API gateway over OCI registries.
+//!
+//! ```text
+//! config ─► source ─► crawl ─► mapping ─► index ─► api ─► assets
+//! (TOML)    registry   tags,     artifact   R-tree,   STAC    proxy with Range
+//!           OCI layout manifests → STAC     time      routes  and integrity
+//! ```
+//!
+//! Each stage owns its types and hands plain data to the next; only [`refresh`] and
+//! [`serve`] wire stages together.
+
+pub mod api;
+pub mod assets;
+pub mod config;
+pub mod crawl;
+pub mod index;
+pub mod mapping;
+pub mod source;

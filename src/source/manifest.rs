@@ -1,0 +1,156 @@
+//! OCI image manifest and image index documents (OCI image spec v1.1).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Media type of an OCI image manifest.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// Media type of an OCI image index.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Media type of a Docker schema 2 manifest.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Media type of a Docker manifest list.
+pub const DOCKER_INDEX: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Media types we ask registries for, manifests and indexes alike.
+pub const ACCEPTED: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_INDEX];
+
+/// A content descriptor: media type, digest, size and optional annotations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// Media type of the referenced content.
+    pub media_type: String,
+    /// `algorithm:hex` digest.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Artifact type of the referenced manifest (in indexes and referrers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// Platform of the referenced manifest (in indexes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<serde_json::Value>,
+}
+
+/// An image manifest: a config and layers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageManifest {
+    /// `2`.
+    pub schema_version: u32,
+    /// Media type, when the document states it.
+    #[serde(default)]
+    pub media_type: Option<String>,
+    /// The artifact's type, when set.
+    #[serde(default)]
+    pub artifact_type: Option<String>,
+    /// The config blob.
+    pub config: Descriptor,
+    /// The layers, in order.
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    /// The manifest this one refers to (referrers).
+    #[serde(default)]
+    pub subject: Option<Descriptor>,
+    /// Annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An image index: a list of manifests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageIndex {
+    /// `2`.
+    pub schema_version: u32,
+    /// Media type, when the document states it.
+    #[serde(default)]
+    pub media_type: Option<String>,
+    /// The artifact's type, when set.
+    #[serde(default)]
+    pub artifact_type: Option<String>,
+    /// The child manifests.
+    pub manifests: Vec<Descriptor>,
+    /// Annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A parsed manifest document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Manifest {
+    /// An image manifest.
+    Image(ImageManifest),
+    /// An image index (or Docker manifest list).
+    Index(ImageIndex),
+}
+
+impl Manifest {
+    /// Parses a manifest or index, deciding by its `mediaType`, else the response's
+    /// `Content-Type`, else by which of `manifests` / `config` it has.
+    pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<(Manifest, String), String> {
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let declared = value
+            .get("mediaType")
+            .and_then(|m| m.as_str())
+            .map(str::to_owned)
+            .or_else(|| content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_owned()));
+        let is_index = match declared.as_deref() {
+            Some(OCI_INDEX | DOCKER_INDEX) => true,
+            Some(OCI_MANIFEST | DOCKER_MANIFEST) => false,
+            _ => value.get("manifests").is_some() && value.get("config").is_none(),
+        };
+        if is_index {
+            let index: ImageIndex =
+                serde_json::from_value(value).map_err(|e| format!("invalid image index: {e}"))?;
+            let media_type = declared.unwrap_or_else(|| OCI_INDEX.to_owned());
+            Ok((Manifest::Index(index), media_type))
+        } else {
+            let manifest: ImageManifest =
+                serde_json::from_value(value).map_err(|e| format!("invalid image manifest: {e}"))?;
+            let media_type = declared.unwrap_or_else(|| OCI_MANIFEST.to_owned());
+            Ok((Manifest::Image(manifest), media_type))
+        }
+    }
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Whether `s` is a well-formed `sha256:<64 lowercase hex>` digest.
+pub fn is_sha256_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_manifest_and_index() {
+        let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+            "config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},
+            "layers":[]}"#;
+        assert!(matches!(Manifest::parse(m, None), Ok((Manifest::Image(_), _))));
+        let i = br#"{"schemaVersion":2,"manifests":[]}"#;
+        assert!(matches!(Manifest::parse(i, Some(OCI_INDEX)), Ok((Manifest::Index(_), _))));
+        assert!(Manifest::parse(b"{", None).is_err());
+        assert!(Manifest::parse(br#"{"schemaVersion":"x"}"#, None).is_err());
+    }
+
+    #[test]
+    fn digests() {
+        let d = sha256_digest(b"{}");
+        assert!(is_sha256_digest(&d));
+        assert!(!is_sha256_digest("sha256:../../etc"));
+    }
+}
