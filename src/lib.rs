@@ -15,4 +15,6 @@ pub mod config;
 pub mod crawl;
 pub mod index;
 pub mod mapping;
+pub mod refresh;
+pub mod serve;
 pub mod source;

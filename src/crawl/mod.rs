@@ -1,8 +1,298 @@
-//! One crawl pass over a source: repositories → tags → manifests (and index children)
-//! → configs, yielding [`Artifact`]s and per-artifact errors. No STAC, no server types.
+//! One crawl pass over a source: repositories → tags → manifests (and every child of an
+//! image index) → configs, yielding [`Artifact`]s and named per-artifact errors.
+//! No STAC, no server types.
 
 mod artifact;
 pub mod filter;
 pub mod status;
 
 pub use artifact::Artifact;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use futures::{StreamExt, stream};
+use tracing::{Instrument, info_span, warn};
+
+use crate::config::SourceSettings;
+use crate::source::{Descriptor, FetchedManifest, Manifest, Source, SourceError};
+use status::CrawlIssue;
+
+/// Manifests fetched at once per repository.
+const CONCURRENCY: usize = 8;
+/// Deepest nesting of image indexes followed.
+const MAX_INDEX_DEPTH: usize = 2;
+/// Most STAC-Item layers fetched per artifact.
+const MAX_LAYER_DOCUMENTS: usize = 64;
+/// Media type of the OCI empty descriptor's blob (`{}`).
+const EMPTY_CONFIG: &str = "application/vnd.oci.empty.v1+json";
+/// Config media types that say nothing about the artifact's kind.
+const GENERIC_CONFIG_TYPES: &[&str] = &[
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+    EMPTY_CONFIG,
+];
+/// Layer annotation marking a layer as a STAC Item document.
+pub const STAC_ITEM_LAYER_ANNOTATION: &str = "org.stacspec.item";
+
+/// The result of one pass over one source.
+#[derive(Debug, Default)]
+pub struct CrawlPass {
+    /// Artifacts of every repository crawled successfully (possibly none).
+    pub repositories: BTreeMap<String, Vec<Artifact>>,
+    /// Repositories whose tags could not be listed: their last good state is kept.
+    pub failed_repositories: Vec<String>,
+    /// Named errors, per repository or artifact.
+    pub issues: Vec<CrawlIssue>,
+    /// Whether the source's repositories could not be listed at all.
+    pub failed: bool,
+}
+
+impl CrawlPass {
+    /// Number of artifacts found.
+    pub fn artifact_count(&self) -> usize {
+        self.repositories.values().map(Vec::len).sum()
+    }
+}
+
+/// Crawls every configured repository of a source once.
+pub async fn run(source: &Source, settings: &SourceSettings) -> CrawlPass {
+    let span = info_span!("crawl", source = %settings.name);
+    async {
+        let mut pass = CrawlPass::default();
+        let repositories = match source.repositories().await {
+            Ok(repositories) => repositories,
+            Err(error) => {
+                warn!(%error, "listing repositories failed");
+                pass.failed = true;
+                pass.issues.push(issue("*", None, &error));
+                return pass;
+            }
+        };
+        let registry = source.registry_name();
+        for repository in repositories {
+            match crawl_repository(source, settings, &registry, &repository).await {
+                Ok((artifacts, issues)) => {
+                    pass.issues.extend(issues);
+                    pass.repositories.insert(repository, artifacts);
+                }
+                Err(error) => {
+                    warn!(%repository, %error, "listing tags failed");
+                    pass.issues.push(issue(&repository, None, &error));
+                    pass.failed_repositories.push(repository);
+                }
+            }
+        }
+        pass
+    }
+    .instrument(span)
+    .await
+}
+
+fn issue(repository: &str, reference: Option<&str>, error: &dyn std::fmt::Display) -> CrawlIssue {
+    CrawlIssue {
+        repository: repository.to_owned(),
+        reference: reference.map(str::to_owned),
+        error: error.to_string(),
+    }
+}
+
+/// An image manifest reached from one or more tags.
+struct Found {
+    manifest: FetchedManifest,
+    tags: BTreeSet<String>,
+    index_digest: Option<String>,
+    platform: Option<serde_json::Value>,
+}
+
+/// A manifest reached by resolving a tag: the image itself, or one child of an index.
+struct Resolved {
+    manifest: FetchedManifest,
+    index_digest: Option<String>,
+    platform: Option<serde_json::Value>,
+}
+
+async fn crawl_repository(
+    source: &Source,
+    settings: &SourceSettings,
+    registry: &str,
+    repository: &str,
+) -> Result<(Vec<Artifact>, Vec<CrawlIssue>), SourceError> {
+    let tags: Vec<String> = source
+        .tags(repository)
+        .await?
+        .into_iter()
+        .filter(|tag| filter::is_crawled(&settings.tags, tag))
+        .collect();
+    let resolved: Vec<(String, Result<Vec<Resolved>, SourceError>)> = stream::iter(tags)
+        .map(|tag| async move {
+            let result = resolve_tag(source, repository, &tag).await;
+            (tag, result)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+
+    let mut issues = Vec::new();
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    for (tag, result) in resolved {
+        match result {
+            Ok(manifests) => {
+                for r in manifests {
+                    found
+                        .entry(r.manifest.digest.clone())
+                        .or_insert_with(|| Found {
+                            manifest: r.manifest,
+                            tags: BTreeSet::new(),
+                            index_digest: r.index_digest,
+                            platform: r.platform,
+                        })
+                        .tags
+                        .insert(tag.clone());
+                }
+            }
+            Err(error) => issues.push(issue(repository, Some(&tag), &error)),
+        }
+    }
+
+    let artifacts: Vec<Result<Artifact, CrawlIssue>> = stream::iter(found.into_values())
+        .map(|f| build_artifact(source, settings, registry, repository, f))
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for artifact in artifacts {
+        match artifact {
+            Ok(a) => out.push(a),
+            Err(i) => issues.push(i),
+        }
+    }
+    out.sort_by(|a, b| a.digest.cmp(&b.digest));
+    Ok((out, issues))
+}
+
+/// Resolves a tag to its image manifests, following image indexes to every child.
+async fn resolve_tag(
+    source: &Source,
+    repository: &str,
+    tag: &str,
+) -> Result<Vec<Resolved>, SourceError> {
+    let top = source.manifest(repository, tag).await?;
+    let mut out = Vec::new();
+    let mut pending = vec![(top, None::<String>, None::<serde_json::Value>, 0usize)];
+    while let Some((fetched, index_digest, platform, depth)) = pending.pop() {
+        match &fetched.manifest {
+            Manifest::Image(_) => out.push(Resolved {
+                manifest: fetched,
+                index_digest,
+                platform,
+            }),
+            Manifest::Index(index) if depth < MAX_INDEX_DEPTH => {
+                for child in &index.manifests {
+                    let child_manifest = source.manifest(repository, &child.digest).await?;
+                    let platform = child.platform.clone();
+                    pending.push((
+                        child_manifest,
+                        Some(fetched.digest.clone()),
+                        platform,
+                        depth + 1,
+                    ));
+                }
+            }
+            Manifest::Index(_) => {
+                return Err(SourceError::InvalidManifest {
+                    repository: repository.to_owned(),
+                    reference: fetched.digest.clone(),
+                    reason: format!("image indexes nested deeper than {MAX_INDEX_DEPTH} levels"),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Fetches what mapping needs of one manifest: its config and any STAC-Item layers.
+async fn build_artifact(
+    source: &Source,
+    settings: &SourceSettings,
+    registry: &str,
+    repository: &str,
+    found: Found,
+) -> Result<Artifact, CrawlIssue> {
+    let Manifest::Image(image) = found.manifest.manifest else {
+        return Err(issue(
+            repository,
+            Some(&found.manifest.digest),
+            &"not an image manifest",
+        ));
+    };
+    let digest = found.manifest.digest;
+    let fail = |error: &dyn std::fmt::Display| issue(repository, Some(&digest), error);
+    let config_blob = if image.config.media_type == EMPTY_CONFIG || image.config.size <= 2 {
+        None
+    } else if image.config.size > settings.max_config_bytes {
+        return Err(fail(&format!(
+            "config blob {} is {} bytes, over the {}-byte limit",
+            image.config.digest, image.config.size, settings.max_config_bytes
+        )));
+    } else {
+        let blob = source
+            .blob(repository, &image.config.digest, settings.max_config_bytes)
+            .await
+            .map_err(|e| fail(&e))?;
+        Some(blob)
+    };
+    let mut layer_documents: BTreeMap<String, Bytes> = BTreeMap::new();
+    for layer in image
+        .layers
+        .iter()
+        .filter(|l| is_stac_item_layer(l))
+        .take(MAX_LAYER_DOCUMENTS)
+    {
+        if layer.size > settings.max_config_bytes {
+            return Err(fail(&format!(
+                "STAC Item layer {} is {} bytes, over the {}-byte limit",
+                layer.digest, layer.size, settings.max_config_bytes
+            )));
+        }
+        let blob = source
+            .blob(repository, &layer.digest, settings.max_config_bytes)
+            .await
+            .map_err(|e| fail(&e))?;
+        layer_documents.insert(layer.digest.clone(), blob);
+    }
+    let artifact_type = image.artifact_type.clone().or_else(|| {
+        (!GENERIC_CONFIG_TYPES.contains(&image.config.media_type.as_str()))
+            .then(|| image.config.media_type.clone())
+    });
+    Ok(Artifact {
+        source: settings.name.clone(),
+        registry: registry.to_owned(),
+        repository: repository.to_owned(),
+        tags: found.tags.into_iter().collect(),
+        digest: digest.clone(),
+        media_type: found.manifest.media_type,
+        artifact_type,
+        config: image.config,
+        config_blob,
+        layers: image.layers,
+        layer_documents,
+        annotations: image.annotations,
+        index_digest: found.index_digest,
+        platform: found.platform,
+    })
+}
+
+/// Whether a layer holds a STAC Item document (by media type or annotation).
+fn is_stac_item_layer(layer: &Descriptor) -> bool {
+    let media_type = layer
+        .media_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
+    matches!(
+        media_type,
+        "application/geo+json" | "application/vnd.stac.item+json"
+    ) || layer.annotations.contains_key(STAC_ITEM_LAYER_ANNOTATION)
+}

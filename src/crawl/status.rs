@@ -56,9 +56,18 @@ impl StatusBoard {
     pub fn new(names: impl IntoIterator<Item = String>) -> Self {
         let sources = names
             .into_iter()
-            .map(|name| SourceStatus { name, state: "pending".into(), ..Default::default() })
+            .map(|name| SourceStatus {
+                name,
+                state: "pending".into(),
+                ..Default::default()
+            })
             .collect();
-        StatusBoard { inner: Arc::new(Mutex::new(Board { sources, ready: false })) }
+        StatusBoard {
+            inner: Arc::new(Mutex::new(Board {
+                sources,
+                ready: false,
+            })),
+        }
     }
 
     /// Records the outcome of a source's crawl.
@@ -82,6 +91,10 @@ impl StatusBoard {
 
     /// A copy of every source's status.
     pub fn sources(&self) -> Vec<SourceStatus> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).sources.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sources
+            .clone()
     }
 }

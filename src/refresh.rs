@@ -1,0 +1,173 @@
+//! Crawl → mapping → [`Snapshot`] → atomic swap, for each source on its own interval.
+//! A failed crawl keeps the last good state of what it could not read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use tracing::{info, warn};
+
+use crate::config::SourceSettings;
+use crate::crawl::{self, status::CrawlIssue, status::SourceStatus, status::StatusBoard};
+use crate::index::Snapshot;
+use crate::mapping::{self, MappedCollection, MappedItem, MappedRepository, MappingOptions};
+use crate::source::Source;
+
+/// What each source last mapped, by repository.
+type Mapped = BTreeMap<String, BTreeMap<String, MappedRepository>>;
+
+/// Owns the crawl loop of every source and publishes snapshots.
+pub struct Refresher {
+    sources: Vec<(SourceSettings, Arc<Source>)>,
+    snapshot: Arc<ArcSwap<Snapshot>>,
+    status: StatusBoard,
+    /// Last good mapping per source and repository; the lock is never held across `.await`.
+    mapped: Mutex<Mapped>,
+}
+
+impl Refresher {
+    /// A refresher publishing into `snapshot` and `status`.
+    pub fn new(
+        sources: Vec<(SourceSettings, Arc<Source>)>,
+        snapshot: Arc<ArcSwap<Snapshot>>,
+        status: StatusBoard,
+    ) -> Self {
+        Refresher {
+            sources,
+            snapshot,
+            status,
+            mapped: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Crawls every source once, concurrently, publishes the snapshot and marks ready.
+    pub async fn refresh_all(&self) {
+        let passes = (0..self.sources.len()).map(|i| self.refresh_source(i));
+        futures::future::join_all(passes).await;
+        self.status.set_ready();
+    }
+
+    /// Starts one background loop per source, each recrawling on its interval after
+    /// an immediate first pass; the first pass of all sources marks the gateway ready.
+    pub fn spawn(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            self.refresh_all().await;
+            let loops = (0..self.sources.len()).map(|i| {
+                let this = Arc::clone(&self);
+                async move {
+                    let period = this.sources[i].0.interval;
+                    let mut ticker =
+                        tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        ticker.tick().await;
+                        this.refresh_source(i).await;
+                    }
+                }
+            });
+            futures::future::join_all(loops).await;
+        })
+    }
+
+    /// Crawls and maps one source, then publishes a new snapshot.
+    async fn refresh_source(&self, i: usize) {
+        let (settings, source) = &self.sources[i];
+        let started = Instant::now();
+        let mut pass = crawl::run(source, settings).await;
+        let options = MappingOptions {
+            crs: settings.crs.clone(),
+        };
+        let artifacts = pass.artifact_count();
+        let crawled = std::mem::take(&mut pass.repositories);
+        let mapped: BTreeMap<String, MappedRepository> = tokio::task::spawn_blocking(move || {
+            crawled
+                .iter()
+                .map(|(repo, artifacts)| {
+                    (
+                        repo.clone(),
+                        mapping::map_repository(repo, artifacts, &options),
+                    )
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
+        let mut issues = pass.issues;
+        let state = if pass.failed {
+            "failed"
+        } else if issues.is_empty() && mapped.values().all(|m| m.errors.is_empty()) {
+            "ok"
+        } else {
+            "partial"
+        };
+        for repo in mapped.values() {
+            issues.extend(repo.errors.iter().map(|e| CrawlIssue {
+                repository: e.repository.clone(),
+                reference: Some(e.digest.clone()),
+                error: e.reason.clone(),
+            }));
+        }
+        let repositories = mapped.len();
+        let items = {
+            let mut all = self.mapped.lock().unwrap_or_else(|p| p.into_inner());
+            let previous = all.remove(&settings.name).unwrap_or_default();
+            let mut next = mapped;
+            if pass.failed {
+                next = previous;
+            } else {
+                for repo in &pass.failed_repositories {
+                    if let Some(kept) = previous.get(repo) {
+                        next.insert(repo.clone(), kept.clone());
+                    }
+                }
+            }
+            let items = next.values().map(|m| m.items.len()).sum::<usize>();
+            all.insert(settings.name.clone(), next);
+            items
+        };
+        self.publish().await;
+        let duration = started.elapsed();
+        info!(source = %settings.name, state, items, ?duration, "crawl pass done");
+        self.status.update(SourceStatus {
+            name: settings.name.clone(),
+            state: state.to_owned(),
+            last_crawl: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            duration_seconds: Some(duration.as_secs_f64()),
+            repositories,
+            artifacts,
+            items,
+            errors: issues,
+        });
+    }
+
+    /// Builds and swaps in a snapshot of every source's last good mapping.
+    async fn publish(&self) {
+        let (collections, items) = self.catalog();
+        let snapshot =
+            tokio::task::spawn_blocking(move || Snapshot::build(collections, items)).await;
+        match snapshot {
+            Ok(snapshot) => self.snapshot.store(Arc::new(snapshot)),
+            Err(error) => warn!(%error, "building the snapshot failed; keeping the last one"),
+        }
+    }
+
+    /// Every Collection and Item last mapped, one Collection per id (first source wins).
+    pub fn catalog(&self) -> (Vec<MappedCollection>, Vec<MappedItem>) {
+        let all = self.mapped.lock().unwrap_or_else(|p| p.into_inner());
+        let mut seen = BTreeSet::new();
+        let mut collections = Vec::new();
+        let mut items = Vec::new();
+        for (source, repos) in all.iter() {
+            for (repo, mapped) in repos {
+                if !seen.insert(mapped.collection.id.clone()) {
+                    warn!(%source, %repo, id = %mapped.collection.id, "collection id already served by another source; skipped");
+                    continue;
+                }
+                collections.push(mapped.collection.clone());
+                items.extend(mapped.items.iter().cloned());
+            }
+        }
+        (collections, items)
+    }
+}

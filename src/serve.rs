@@ -1,0 +1,87 @@
+//! Runs the gateway: sources, the refresh loop, the router, graceful shutdown.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tracing::info;
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::crawl::status::StatusBoard;
+use crate::index::Snapshot;
+use crate::refresh::Refresher;
+use crate::source::{Source, SourceError};
+
+/// Builds every configured source (no I/O yet).
+pub fn sources(
+    settings: &Settings,
+) -> Result<Vec<(crate::config::SourceSettings, Arc<Source>)>, SourceError> {
+    settings
+        .sources
+        .iter()
+        .map(|s| Ok((s.clone(), Arc::new(Source::new(s)?))))
+        .collect()
+}
+
+/// Serves the STAC API on `listener` until `shutdown` resolves, crawling in the background.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let sources = sources(&settings)?;
+    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::build(
+        Vec::new(),
+        Vec::new(),
+    )));
+    let status = StatusBoard::new(settings.sources.iter().map(|s| s.name.clone()));
+    let by_name: BTreeMap<String, Arc<Source>> = sources
+        .iter()
+        .map(|(s, source)| (s.name.clone(), Arc::clone(source)))
+        .collect();
+    let refresher = Arc::new(Refresher::new(
+        sources,
+        Arc::clone(&snapshot),
+        status.clone(),
+    ));
+    let crawler = refresher.spawn();
+    let state = AppState {
+        snapshot,
+        sources: Arc::new(by_name),
+        status,
+        server: Arc::new(settings.server.clone()),
+    };
+    let address = listener.local_addr()?;
+    info!("listening on http://{address}");
+    let result = axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    crawler.abort();
+    Ok(result?)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    info!("shutting down");
+}
