@@ -1,46 +1,302 @@
-//! OCI image layout directories (the bundled demo).
+//! OCI image layout directories (the bundled demo): `oci-layout`, `index.json`,
+//! `blobs/sha256/<hex>`.
+//!
+//! Each entry of `index.json` is named by its `org.opencontainers.image.ref.name`
+//! annotation: `"<repository>:<tag>"`, or a bare tag of the configured repository.
+
+use std::io::{Read, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use futures::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::manifest::{self, Descriptor, ImageIndex, Manifest};
 use super::{BlobBody, ByteRange, FetchedManifest, SourceError};
-use crate::config::SourceSettings;
+use crate::config::{SourceKind, SourceSettings};
+
+/// The annotation naming a reference in a layout's `index.json`.
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// Bytes read per chunk when streaming a blob file.
+const CHUNK: usize = 64 * 1024;
 
 /// A layout source.
-pub struct LayoutSource {}
+pub struct LayoutSource {
+    path: PathBuf,
+    repository: String,
+}
+
+/// One named reference of the layout.
+#[derive(Debug, PartialEq)]
+struct NamedRef {
+    repository: String,
+    tag: String,
+    digest: String,
+}
 
 impl LayoutSource {
     /// Checks the settings (no I/O).
-    pub fn new(_settings: &SourceSettings) -> Result<Self, SourceError> {
-        todo!()
+    pub fn new(settings: &SourceSettings) -> Result<Self, SourceError> {
+        match &settings.kind {
+            SourceKind::Layout { path, repository } => Ok(LayoutSource {
+                path: path.clone(),
+                repository: repository.clone(),
+            }),
+            SourceKind::Registry { .. } => Err(SourceError::Unsupported {
+                source_name: settings.name.clone(),
+                feature: "a registry as a layout".to_owned(),
+            }),
+        }
     }
+
     /// `oci-layout:<path>`.
     pub fn registry_name(&self) -> String {
-        todo!()
+        format!("oci-layout:{}", self.path.display())
     }
+
     /// Repositories named by the layout's references.
     pub fn repositories(&self) -> Result<Vec<String>, SourceError> {
-        todo!()
+        let mut names: Vec<String> = self
+            .references()?
+            .into_iter()
+            .map(|r| r.repository)
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
     }
+
     /// Tags of a repository.
-    pub fn tags(&self, _repository: &str) -> Result<Vec<String>, SourceError> {
-        todo!()
+    pub fn tags(&self, repository: &str) -> Result<Vec<String>, SourceError> {
+        let mut tags: Vec<String> = self
+            .references()?
+            .into_iter()
+            .filter(|r| r.repository == repository)
+            .map(|r| r.tag)
+            .collect();
+        if tags.is_empty() {
+            return Err(SourceError::NotFound {
+                repository: repository.to_owned(),
+                what: "repository".to_owned(),
+            });
+        }
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
     }
-    /// A manifest by tag or digest.
-    pub fn manifest(&self, _repository: &str, _reference: &str) -> Result<FetchedManifest, SourceError> {
-        todo!()
+
+    /// A manifest by tag or digest, digest-checked.
+    pub fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<FetchedManifest, SourceError> {
+        let digest = if reference.contains(':') {
+            reference.to_owned()
+        } else {
+            self.references()?
+                .into_iter()
+                .find(|r| r.repository == repository && r.tag == reference)
+                .map(|r| r.digest)
+                .ok_or_else(|| SourceError::NotFound {
+                    repository: repository.to_owned(),
+                    what: reference.to_owned(),
+                })?
+        };
+        let bytes = self.blob(repository, &digest, MAX_MANIFEST_BYTES)?;
+        let (manifest, media_type) =
+            Manifest::parse(&bytes, None).map_err(|reason| SourceError::InvalidManifest {
+                repository: repository.to_owned(),
+                reference: reference.to_owned(),
+                reason,
+            })?;
+        Ok(FetchedManifest {
+            digest,
+            media_type,
+            manifest,
+        })
     }
-    /// A whole blob up to `limit` bytes.
-    pub fn blob(&self, _repository: &str, _digest: &str, _limit: u64) -> Result<Bytes, SourceError> {
-        todo!()
+
+    /// A whole blob up to `limit` bytes, digest-checked.
+    pub fn blob(&self, repository: &str, digest: &str, limit: u64) -> Result<Bytes, SourceError> {
+        let path = self.blob_path(repository, digest)?;
+        let file = std::fs::File::open(&path)
+            .map_err(|e| self.open_error(repository, digest, &path, e))?;
+        let mut bytes = Vec::new();
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| layout_error(&path, e))?;
+        if bytes.len() as u64 > limit {
+            let size = std::fs::metadata(&path).map_or(bytes.len() as u64, |m| m.len());
+            return Err(SourceError::TooLarge {
+                repository: repository.to_owned(),
+                digest: digest.to_owned(),
+                size,
+                limit,
+            });
+        }
+        if manifest::sha256_digest(&bytes) != digest {
+            return Err(SourceError::DigestMismatch {
+                repository: repository.to_owned(),
+                digest: digest.to_owned(),
+            });
+        }
+        Ok(Bytes::from(bytes))
     }
-    /// Opens a blob for streaming.
+
+    /// Opens a blob for streaming, whole or one range, in 64 KiB chunks.
     pub async fn open_blob(
         &self,
-        _repository: &str,
-        _digest: &str,
-        _size: u64,
-        _range: Option<ByteRange>,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        range: Option<ByteRange>,
     ) -> Result<BlobBody, SourceError> {
-        todo!()
+        let path = self.blob_path(repository, digest)?;
+        let mut file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| self.open_error(repository, digest, &path, e))?;
+        let (start, length) = match range {
+            Some(r) => (r.start, r.end.saturating_sub(r.start) + 1),
+            None => (0, size),
+        };
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|e| layout_error(&path, e))?;
+        let stream = futures::stream::unfold((file, length), |(mut file, remaining)| async move {
+            if remaining == 0 {
+                return None;
+            }
+            let mut buf = vec![0; CHUNK.min(remaining as usize)];
+            match file.read(&mut buf).await {
+                Ok(0) => Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "blob file ended early",
+                    )),
+                    (file, 0),
+                )),
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), (file, remaining - n as u64)))
+                }
+                Err(e) => Some((Err(e), (file, 0))),
+            }
+        });
+        Ok(BlobBody {
+            stream: stream.boxed(),
+            length,
+        })
+    }
+
+    /// The layout's named references, read from `index.json`.
+    fn references(&self) -> Result<Vec<NamedRef>, SourceError> {
+        let path = self.path.join("index.json");
+        let bytes = std::fs::read(&path).map_err(|e| layout_error(&path, e))?;
+        let index: ImageIndex =
+            serde_json::from_slice(&bytes).map_err(|e| SourceError::Layout {
+                path: path.display().to_string(),
+                reason: format!("invalid index.json: {e}"),
+            })?;
+        Ok(index
+            .manifests
+            .iter()
+            .filter_map(|d| named_ref(d, &self.repository))
+            .collect())
+    }
+
+    /// The file of a blob; digests other than well-formed sha256 are refused.
+    fn blob_path(&self, repository: &str, digest: &str) -> Result<PathBuf, SourceError> {
+        match digest.strip_prefix("sha256:") {
+            Some(hex) if manifest::is_sha256_digest(digest) => {
+                Ok(self.path.join("blobs").join("sha256").join(hex))
+            }
+            _ => Err(SourceError::NotFound {
+                repository: repository.to_owned(),
+                what: format!("blob {digest:?}"),
+            }),
+        }
+    }
+
+    fn open_error(
+        &self,
+        repository: &str,
+        digest: &str,
+        path: &Path,
+        e: std::io::Error,
+    ) -> SourceError {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            SourceError::NotFound {
+                repository: repository.to_owned(),
+                what: digest.to_owned(),
+            }
+        } else {
+            layout_error(path, e)
+        }
+    }
+}
+
+/// Manifests in a layout larger than this are refused.
+const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The repository, tag and digest an `index.json` entry names, if it has a valid name.
+fn named_ref(descriptor: &Descriptor, default_repository: &str) -> Option<NamedRef> {
+    let name = descriptor.annotations.get(REF_NAME)?;
+    let (repository, tag) = match name.rsplit_once(':') {
+        Some((repository, tag)) => (repository, tag),
+        None => (default_repository, name.as_str()),
+    };
+    if repository.is_empty() || tag.is_empty() || !manifest::is_sha256_digest(&descriptor.digest) {
+        return None;
+    }
+    Some(NamedRef {
+        repository: repository.to_owned(),
+        tag: tag.to_owned(),
+        digest: descriptor.digest.clone(),
+    })
+}
+
+fn layout_error(path: &Path, e: std::io::Error) -> SourceError {
+    SourceError::Layout {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn descriptor(name: Option<&str>, digest: &str) -> Descriptor {
+        Descriptor {
+            media_type: manifest::OCI_MANIFEST.to_owned(),
+            digest: digest.to_owned(),
+            size: 2,
+            annotations: name
+                .map(|n| [(REF_NAME.to_owned(), n.to_owned())].into())
+                .unwrap_or_default(),
+            artifact_type: None,
+            platform: None,
+        }
+    }
+
+    #[test]
+    fn reference_names() {
+        let d = manifest::sha256_digest(b"{}");
+        let full = named_ref(&descriptor(Some("pastis-demo:sample"), &d), "demo").unwrap();
+        assert_eq!(
+            (full.repository.as_str(), full.tag.as_str()),
+            ("pastis-demo", "sample")
+        );
+        let bare = named_ref(&descriptor(Some("v1"), &d), "demo").unwrap();
+        assert_eq!(
+            (bare.repository.as_str(), bare.tag.as_str()),
+            ("demo", "v1")
+        );
+        let nested = named_ref(&descriptor(Some("org/eo/pastis:full"), &d), "demo").unwrap();
+        assert_eq!(nested.repository, "org/eo/pastis");
+        assert!(named_ref(&descriptor(None, &d), "demo").is_none());
+        assert!(named_ref(&descriptor(Some("x:"), &d), "demo").is_none());
+        assert!(named_ref(&descriptor(Some("x:y"), "sha256:../../etc/passwd"), "demo").is_none());
     }
 }

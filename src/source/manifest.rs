@@ -84,7 +84,7 @@ pub struct ImageIndex {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Manifest {
     /// An image manifest.
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
     /// An image index (or Docker manifest list).
     Index(ImageIndex),
 }
@@ -111,10 +111,10 @@ impl Manifest {
             let media_type = declared.unwrap_or_else(|| OCI_INDEX.to_owned());
             Ok((Manifest::Index(index), media_type))
         } else {
-            let manifest: ImageManifest =
-                serde_json::from_value(value).map_err(|e| format!("invalid image manifest: {e}"))?;
+            let manifest: ImageManifest = serde_json::from_value(value)
+                .map_err(|e| format!("invalid image manifest: {e}"))?;
             let media_type = declared.unwrap_or_else(|| OCI_MANIFEST.to_owned());
-            Ok((Manifest::Image(manifest), media_type))
+            Ok((Manifest::Image(Box::new(manifest)), media_type))
         }
     }
 }
@@ -127,8 +127,11 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 /// Whether `s` is a well-formed `sha256:<64 lowercase hex>` digest.
 pub fn is_sha256_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    s.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 #[cfg(test)]
@@ -140,9 +143,15 @@ mod tests {
         let m = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
             "config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},
             "layers":[]}"#;
-        assert!(matches!(Manifest::parse(m, None), Ok((Manifest::Image(_), _))));
+        assert!(matches!(
+            Manifest::parse(m, None),
+            Ok((Manifest::Image(_), _))
+        ));
         let i = br#"{"schemaVersion":2,"manifests":[]}"#;
-        assert!(matches!(Manifest::parse(i, Some(OCI_INDEX)), Ok((Manifest::Index(_), _))));
+        assert!(matches!(
+            Manifest::parse(i, Some(OCI_INDEX)),
+            Ok((Manifest::Index(_), _))
+        ));
         assert!(Manifest::parse(b"{", None).is_err());
         assert!(Manifest::parse(br#"{"schemaVersion":"x"}"#, None).is_err());
     }

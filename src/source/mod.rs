@@ -119,7 +119,7 @@ pub struct BlobBody {
 /// A configured source of artifacts.
 pub enum Source {
     /// An OCI distribution registry.
-    Registry(registry::RegistrySource),
+    Registry(Box<registry::RegistrySource>),
     /// An OCI image layout directory.
     Layout(layout::LayoutSource),
 }
@@ -128,7 +128,9 @@ impl Source {
     /// Builds the source for one `[[sources]]` entry (no I/O).
     pub fn new(settings: &SourceSettings) -> Result<Self, SourceError> {
         match &settings.kind {
-            SourceKind::Registry { .. } => Ok(Source::Registry(registry::RegistrySource::new(settings)?)),
+            SourceKind::Registry { .. } => Ok(Source::Registry(Box::new(
+                registry::RegistrySource::new(settings)?,
+            ))),
             SourceKind::Layout { .. } => Ok(Source::Layout(layout::LayoutSource::new(settings)?)),
         }
     }
@@ -158,7 +160,11 @@ impl Source {
     }
 
     /// A manifest or index by tag or digest.
-    pub async fn manifest(&self, repository: &str, reference: &str) -> Result<FetchedManifest, SourceError> {
+    pub async fn manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<FetchedManifest, SourceError> {
         match self {
             Source::Registry(r) => r.manifest(repository, reference).await,
             Source::Layout(l) => l.manifest(repository, reference),
@@ -166,7 +172,12 @@ impl Source {
     }
 
     /// A whole blob, refused with [`SourceError::TooLarge`] above `limit` bytes, digest-checked.
-    pub async fn blob(&self, repository: &str, digest: &str, limit: u64) -> Result<Bytes, SourceError> {
+    pub async fn blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        limit: u64,
+    ) -> Result<Bytes, SourceError> {
         match self {
             Source::Registry(r) => r.blob(repository, digest, limit).await,
             Source::Layout(l) => l.blob(repository, digest, limit),
