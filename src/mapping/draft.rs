@@ -1,0 +1,257 @@
+//! What one rule yields before ids are settled: [`Draft`] Items, and the per-artifact
+//! [`Context`] rules read from.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+use serde_json::{Map, Value, json};
+
+use super::crs::Crs;
+use super::geometry::Geometry;
+use super::ids::{digest_hex, is_referrer_tag, sanitize};
+use super::provenance::{self, FILE_EXTENSION, TITLE};
+use super::time::ItemTime;
+use super::{BlobRef, MappedItem, MappingOptions};
+use crate::crawl::Artifact;
+use crate::source::Descriptor;
+
+/// One artifact being mapped: its layers indexed by digest and title, and a CRS cache.
+pub struct Context<'a> {
+    /// The artifact.
+    pub artifact: &'a Artifact,
+    /// The repository's mapping options.
+    pub options: &'a MappingOptions,
+    by_digest: HashMap<&'a str, &'a Descriptor>,
+    /// Layers by title; `None` when two layers share the title.
+    by_title: HashMap<&'a str, Option<&'a Descriptor>>,
+    crs: HashMap<String, Rc<Crs>>,
+}
+
+impl<'a> Context<'a> {
+    /// Indexes the artifact's layers.
+    pub fn new(artifact: &'a Artifact, options: &'a MappingOptions) -> Self {
+        let mut by_title = HashMap::new();
+        for layer in &artifact.layers {
+            if let Some(title) = layer.annotations.get(TITLE) {
+                by_title
+                    .entry(title.as_str())
+                    .and_modify(|seen: &mut Option<&Descriptor>| {
+                        if seen.is_some_and(|seen| seen.digest != layer.digest) {
+                            *seen = None;
+                        }
+                    })
+                    .or_insert(Some(layer));
+            }
+        }
+        let by_digest = artifact
+            .layers
+            .iter()
+            .map(|l| (l.digest.as_str(), l))
+            .collect();
+        Context {
+            artifact,
+            options,
+            by_digest,
+            by_title,
+            crs: HashMap::new(),
+        }
+    }
+
+    /// The layer with this digest.
+    pub fn layer(&self, digest: &str) -> Option<&'a Descriptor> {
+        self.by_digest.get(digest).copied()
+    }
+
+    /// The layer an asset href names: by digest, by title, or by a relative path equal to
+    /// the title (with or without `./`). `Ok(None)` when it names no layer; an error when
+    /// the title is shared by two layers.
+    pub fn layer_for_href(
+        &self,
+        href: &str,
+        field: &str,
+    ) -> Result<Option<&'a Descriptor>, String> {
+        if let Some(layer) = self.layer(href) {
+            return Ok(Some(layer));
+        }
+        let path = href.strip_prefix("./").unwrap_or(href);
+        match self.by_title.get(path) {
+            Some(Some(layer)) => Ok(Some(layer)),
+            Some(None) => Err(format!("{field}: {href:?} is the title of several layers")),
+            None => Ok(None),
+        }
+    }
+
+    /// The CRS named `name`, parsed once per artifact.
+    pub fn crs(&mut self, name: &str, field: &str) -> Result<Rc<Crs>, String> {
+        if let Some(crs) = self.crs.get(name) {
+            return Ok(crs.clone());
+        }
+        let crs = Rc::new(Crs::parse(name).map_err(|e| format!("{field}: {e}"))?);
+        self.crs.insert(name.to_owned(), crs.clone());
+        Ok(crs)
+    }
+
+    /// The artifact's tags, without referrer fallback tags.
+    pub fn tags(&self) -> BTreeSet<String> {
+        self.artifact
+            .tags
+            .iter()
+            .filter(|t| !is_referrer_tag(t))
+            .cloned()
+            .collect()
+    }
+}
+
+/// An Item before its id is settled and its asset hrefs written.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Preferred id (URL-safe).
+    pub id: String,
+    /// What makes two drafts the same Item: `layer:<digest>` for a partition,
+    /// `manifest:<digest>#<n>` otherwise.
+    pub key: String,
+    /// Digest whose hex disambiguates the id on a collision.
+    pub unique: String,
+    /// The Item's top-level JSON except `id`, `properties`, `assets`, `links`, `collection`.
+    pub item: Map<String, Value>,
+    /// The Item's properties.
+    pub properties: Map<String, Value>,
+    /// The Item's assets; layer assets lack `href` until [`Draft::finish`].
+    pub assets: Map<String, Value>,
+    /// The blob behind each layer asset.
+    pub blobs: BTreeMap<String, BlobRef>,
+    /// Tags of every artifact holding this Item.
+    pub tags: BTreeSet<String>,
+    /// Its time, for the Collection's extent.
+    pub time: ItemTime,
+    /// Its lon/lat bbox, for the Collection's extent.
+    pub bbox: Option<[f64; 4]>,
+}
+
+impl Draft {
+    /// An Item of the artifact with its provenance, null geometry and unknown time.
+    pub fn new(ctx: &Context<'_>, id: String, key: String, unique: &str) -> Draft {
+        let mut item = Map::new();
+        item.insert("type".to_owned(), json!("Feature"));
+        item.insert("stac_version".to_owned(), json!("1.0.0"));
+        item.insert("stac_extensions".to_owned(), json!([]));
+        item.insert("geometry".to_owned(), Value::Null);
+        let mut draft = Draft {
+            id,
+            key,
+            unique: unique.to_owned(),
+            item,
+            properties: provenance::oci_properties(ctx.artifact),
+            assets: Map::new(),
+            blobs: BTreeMap::new(),
+            tags: ctx.tags(),
+            time: ItemTime::Unknown,
+            bbox: None,
+        };
+        draft.set_time(ItemTime::Unknown);
+        draft
+    }
+
+    /// Sets `datetime` (and the period fields).
+    pub fn set_time(&mut self, time: ItemTime) {
+        time.write(&mut self.properties);
+        self.time = time;
+    }
+
+    /// Sets `geometry` and `bbox` from a lon/lat footprint (or clears both).
+    pub fn set_footprint(&mut self, geometry: Option<Geometry>) {
+        match geometry {
+            Some(mut geometry) => {
+                let bbox = geometry.bbox();
+                self.item.insert("geometry".to_owned(), geometry.to_json());
+                self.item.insert("bbox".to_owned(), json!(bbox));
+                self.bbox = Some(bbox);
+            }
+            None => {
+                self.item.insert("geometry".to_owned(), Value::Null);
+                self.item.remove("bbox");
+                self.bbox = None;
+            }
+        }
+    }
+
+    /// Adds a layer as an asset under `key` (made URL-safe and unique in the Item), its
+    /// `fields` completed with the layer's `type`, `title` and `roles` where absent and its
+    /// `file:size` and `file:checksum`.
+    pub fn add_layer_asset(
+        &mut self,
+        ctx: &Context<'_>,
+        key: &str,
+        layer: &Descriptor,
+        mut fields: Map<String, Value>,
+    ) {
+        let key = self.free_key(key, &layer.digest);
+        for (name, value) in provenance::layer_fields(layer) {
+            // The registry's size and digest are the truth; other fields may be the author's.
+            if name.starts_with("file:") {
+                fields.insert(name, value);
+            } else {
+                fields.entry(name).or_insert(value);
+            }
+        }
+        fields.remove("href");
+        self.assets.insert(key.clone(), Value::Object(fields));
+        self.blobs
+            .insert(key, provenance::blob_ref(ctx.artifact, layer));
+    }
+
+    /// Adds an asset kept as it is (an absolute href outside the registry).
+    pub fn add_external_asset(&mut self, key: &str, asset: Map<String, Value>) {
+        let key = self.free_key(key, key);
+        self.assets.insert(key, Value::Object(asset));
+    }
+
+    /// A URL-safe asset key not yet used in this Item.
+    fn free_key(&self, wanted: &str, digest: &str) -> String {
+        let base = sanitize(wanted).unwrap_or_else(|| digest_hex(digest, 12));
+        let mut key = base.clone();
+        let mut n = 2;
+        while self.assets.contains_key(&key) {
+            key = format!("{base}-{n}");
+            n += 1;
+        }
+        key
+    }
+
+    /// The final Item: id, collection, `oci:tags`, asset hrefs and `stac_extensions`.
+    pub fn finish(mut self, collection: &str, id: String) -> MappedItem {
+        let tags: Vec<&String> = self.tags.iter().collect();
+        self.properties.insert("oci:tags".to_owned(), json!(tags));
+        let mut uses_file = false;
+        for (key, blob) in &self.blobs {
+            if let Some(asset) = self.assets.get_mut(key).and_then(Value::as_object_mut) {
+                let href = format!(
+                    "collections/{collection}/items/{id}/assets/{key}/{}",
+                    blob.file_name
+                );
+                asset.insert("href".to_owned(), json!(href));
+                uses_file |= asset.keys().any(|k| k.starts_with("file:"));
+            }
+        }
+        let mut extensions: Vec<Value> = match self.item.remove("stac_extensions") {
+            Some(Value::Array(list)) => list,
+            _ => Vec::new(),
+        };
+        if uses_file && !extensions.iter().any(|e| e == FILE_EXTENSION) {
+            extensions.push(json!(FILE_EXTENSION));
+        }
+        let mut item = self.item;
+        item.remove("links");
+        item.insert("stac_extensions".to_owned(), Value::Array(extensions));
+        item.insert("id".to_owned(), json!(id));
+        item.insert("collection".to_owned(), json!(collection));
+        item.insert("properties".to_owned(), Value::Object(self.properties));
+        item.insert("assets".to_owned(), Value::Object(self.assets));
+        MappedItem {
+            collection: collection.to_owned(),
+            id,
+            item,
+            assets: self.blobs,
+        }
+    }
+}
