@@ -1,13 +1,221 @@
-//! The immutable, searchable snapshot of mapped Collections and Items.
+//! The immutable, searchable snapshot of mapped Collections and Items. No I/O, no HTTP.
+//!
+//! [`Snapshot::build`] sorts and indexes once per crawl: Items by (collection, id), an
+//! R-tree over their bboxes ([`spatial`]), their time ranges ([`temporal`]) and their
+//! geometries ([`geometry`]). [`search`] answers item searches page by page, with
+//! [`token`]s that survive snapshot swaps.
+
+pub mod geometry;
+pub mod search;
+pub mod spatial;
+pub mod temporal;
+pub mod token;
+
+pub use search::{Page, Search};
+pub use spatial::Bbox;
+pub use temporal::Interval;
+pub use token::PageToken;
+
+use std::ops::Range;
+
+use serde_json::Value;
 
 use crate::mapping::{MappedCollection, MappedItem};
+use spatial::SpatialIndex;
+
+/// One Item with what searches need, read once at build time.
+#[derive(Debug)]
+pub struct IndexedItem {
+    /// The mapped Item (JSON and the blobs behind its assets).
+    pub mapped: MappedItem,
+    /// Its bbox, from `bbox` or else from its geometry; `None` when it has neither.
+    pub bbox: Option<Bbox>,
+    /// Its geometry; `None` when null or unreadable.
+    pub geometry: Option<geo::Geometry<f64>>,
+    /// Its time range; `None` when it has no readable time.
+    pub time: Option<Interval>,
+}
+
+impl IndexedItem {
+    /// Reads the searchable parts of a mapped Item.
+    fn new(mapped: MappedItem) -> IndexedItem {
+        let geometry = mapped
+            .item
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .and_then(|g| geometry::from_geojson(g).ok());
+        let bbox = mapped
+            .item
+            .get("bbox")
+            .and_then(Value::as_array)
+            .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
+            .and_then(|values| Bbox::from_values(&values).ok())
+            .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
+        let time = mapped
+            .item
+            .get("properties")
+            .and_then(Value::as_object)
+            .and_then(Interval::of_item);
+        IndexedItem {
+            mapped,
+            bbox,
+            geometry,
+            time,
+        }
+    }
+
+    /// The (collection, id) key the snapshot is sorted by.
+    fn key(&self) -> (&str, &str) {
+        (&self.mapped.collection, &self.mapped.id)
+    }
+}
 
 /// An immutable index of everything served; swapped atomically after each crawl.
-pub struct Snapshot {}
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Collections, sorted by id, unique.
+    collections: Vec<MappedCollection>,
+    /// Items, sorted by (collection, id), unique.
+    items: Vec<IndexedItem>,
+    /// R-tree over the Items' bboxes.
+    spatial: SpatialIndex,
+}
 
 impl Snapshot {
-    /// Builds the index.
-    pub fn build(_collections: Vec<MappedCollection>, _items: Vec<MappedItem>) -> Snapshot {
-        Snapshot {}
+    /// Builds the index. Never fails: a duplicate key keeps its first entry, an Item whose
+    /// geometry, bbox or time cannot be read is indexed without them.
+    pub fn build(mut collections: Vec<MappedCollection>, items: Vec<MappedItem>) -> Snapshot {
+        collections.sort_by(|a, b| a.id.cmp(&b.id));
+        collections.dedup_by(|later, first| later.id == first.id);
+        let mut items: Vec<IndexedItem> = items.into_iter().map(IndexedItem::new).collect();
+        items.sort_by(|a, b| a.key().cmp(&b.key()));
+        items.dedup_by(|later, first| later.key() == first.key());
+        let spatial = SpatialIndex::build(
+            items
+                .iter()
+                .enumerate()
+                .filter_map(|(position, item)| Some((position, item.bbox?))),
+        );
+        Snapshot {
+            collections,
+            items,
+            spatial,
+        }
+    }
+
+    /// Every Collection, sorted by id.
+    pub fn collections(&self) -> &[MappedCollection] {
+        &self.collections
+    }
+
+    /// One Collection by id.
+    pub fn collection(&self, id: &str) -> Option<&MappedCollection> {
+        self.collections
+            .binary_search_by(|c| c.id.as_str().cmp(id))
+            .ok()
+            .and_then(|i| self.collections.get(i))
+    }
+
+    /// One Item by collection and id.
+    pub fn item(&self, collection: &str, id: &str) -> Option<&IndexedItem> {
+        self.items
+            .binary_search_by(|item| item.key().cmp(&(collection, id)))
+            .ok()
+            .and_then(|i| self.items.get(i))
+    }
+
+    /// How many Items are indexed.
+    pub fn item_count(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Positions of one collection's Items.
+    fn collection_range(&self, collection: &str) -> Range<usize> {
+        let start = self
+            .items
+            .partition_point(|item| item.mapped.collection.as_str() < collection);
+        let end = self
+            .items
+            .partition_point(|item| item.mapped.collection.as_str() <= collection);
+        start..end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn item(collection: &str, id: &str, body: Value) -> MappedItem {
+        MappedItem {
+            collection: collection.into(),
+            id: id.into(),
+            item: body.as_object().cloned().unwrap_or_default(),
+            assets: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn sorts_dedups_and_looks_up() {
+        let collection = |id: &str| MappedCollection {
+            id: id.into(),
+            collection: json!({"id": id}).as_object().cloned().unwrap(),
+        };
+        let snapshot = Snapshot::build(
+            vec![collection("b"), collection("a"), collection("b")],
+            vec![
+                item("b", "2", json!({"n": 1})),
+                item("a", "9", json!({})),
+                item("b", "2", json!({"n": 2})),
+                item("b", "1", json!({})),
+            ],
+        );
+        let ids: Vec<_> = snapshot
+            .collections()
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert!(snapshot.collection("c").is_none());
+        assert_eq!(snapshot.item_count(), 3);
+        assert_eq!(snapshot.item("b", "2").unwrap().mapped.item["n"], 1);
+        assert!(snapshot.item("a", "2").is_none());
+        assert_eq!(snapshot.collection_range("b"), 1..3);
+        assert_eq!(snapshot.collection_range("zz"), 3..3);
+    }
+
+    #[test]
+    fn reads_bbox_geometry_and_time_once() {
+        let point = json!({"type": "Point", "coordinates": [5.0, 6.0]});
+        let snapshot = Snapshot::build(
+            Vec::new(),
+            vec![
+                item(
+                    "c",
+                    "bbox",
+                    json!({"bbox": [170, 0, -170, 1], "geometry": null}),
+                ),
+                item(
+                    "c",
+                    "geom",
+                    json!({"geometry": point,
+                    "properties": {"datetime": "2020-01-01T00:00:00Z"}}),
+                ),
+                item(
+                    "c",
+                    "none",
+                    json!({"geometry": {"type": "Nope"}, "bbox": "x"}),
+                ),
+            ],
+        );
+        let bbox = snapshot.item("c", "bbox").unwrap();
+        assert_eq!(bbox.bbox.unwrap().west, 170.0);
+        assert!(bbox.geometry.is_none() && bbox.time.is_none());
+        let geom = snapshot.item("c", "geom").unwrap();
+        assert_eq!(geom.bbox.unwrap().east, 5.0);
+        assert!(geom.time.is_some());
+        let none = snapshot.item("c", "none").unwrap();
+        assert!(none.bbox.is_none() && none.geometry.is_none());
     }
 }

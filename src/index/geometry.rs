@@ -1,0 +1,180 @@
+//! GeoJSON geometries (RFC 7946) read into `geo` types, for exact `intersects` checks.
+
+use geo::{
+    Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon,
+    Point, Polygon,
+};
+use serde_json::Value;
+
+/// Reads a GeoJSON geometry object; the error says what is wrong with it.
+pub fn from_geojson(value: &Value) -> Result<Geometry<f64>, String> {
+    let object = value
+        .as_object()
+        .ok_or("a geometry must be a JSON object")?;
+    let kind = object
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("a geometry needs a string `type`")?;
+    if kind == "GeometryCollection" {
+        let members = object
+            .get("geometries")
+            .and_then(Value::as_array)
+            .ok_or("a GeometryCollection needs a `geometries` array")?;
+        let members = members
+            .iter()
+            .map(from_geojson)
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Geometry::GeometryCollection(GeometryCollection::new_from(
+            members,
+        )));
+    }
+    let coordinates = object
+        .get("coordinates")
+        .ok_or_else(|| format!("a {kind} needs `coordinates`"))?;
+    match kind {
+        "Point" => Ok(Geometry::Point(Point::from(position(coordinates)?))),
+        "MultiPoint" => Ok(Geometry::MultiPoint(MultiPoint::new(
+            array(coordinates)?
+                .iter()
+                .map(|p| position(p).map(Point::from))
+                .collect::<Result<_, _>>()?,
+        ))),
+        "LineString" => Ok(Geometry::LineString(line(coordinates)?)),
+        "MultiLineString" => Ok(Geometry::MultiLineString(MultiLineString::new(
+            array(coordinates)?
+                .iter()
+                .map(line)
+                .collect::<Result<_, _>>()?,
+        ))),
+        "Polygon" => Ok(Geometry::Polygon(polygon(coordinates)?)),
+        "MultiPolygon" => Ok(Geometry::MultiPolygon(MultiPolygon::new(
+            array(coordinates)?
+                .iter()
+                .map(polygon)
+                .collect::<Result<_, _>>()?,
+        ))),
+        other => Err(format!("unknown geometry type `{other}`")),
+    }
+}
+
+/// A JSON array, or an error.
+fn array(value: &Value) -> Result<&Vec<Value>, String> {
+    value
+        .as_array()
+        .ok_or_else(|| "coordinates must be nested arrays".to_string())
+}
+
+/// One position: at least two finite numbers (x, y); a third (height) is ignored.
+fn position(value: &Value) -> Result<Coord<f64>, String> {
+    let numbers = array(value)?;
+    let number = |i: usize| {
+        numbers
+            .get(i)
+            .and_then(Value::as_f64)
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| "a position needs at least two finite numbers".to_string())
+    };
+    Ok(Coord {
+        x: number(0)?,
+        y: number(1)?,
+    })
+}
+
+/// A line string: two or more positions.
+fn line(value: &Value) -> Result<LineString<f64>, String> {
+    let points = array(value)?
+        .iter()
+        .map(position)
+        .collect::<Result<Vec<_>, _>>()?;
+    if points.len() < 2 {
+        return Err("a line string needs at least two positions".into());
+    }
+    Ok(LineString::new(points))
+}
+
+/// A polygon: an exterior ring then holes, each ring of four or more positions.
+fn polygon(value: &Value) -> Result<Polygon<f64>, String> {
+    let mut rings = array(value)?
+        .iter()
+        .map(|ring| {
+            let ring = line(ring)?;
+            if ring.0.len() < 4 {
+                return Err("a polygon ring needs at least four positions".to_string());
+            }
+            Ok(ring)
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter();
+    let exterior = rings.next().ok_or("a polygon needs an exterior ring")?;
+    Ok(Polygon::new(exterior, rings.collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::Intersects;
+    use serde_json::json;
+
+    #[test]
+    fn reads_every_kind() {
+        let square =
+            json!({"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]]});
+        let point = json!({"type": "Point", "coordinates": [1, 1, 30]});
+        let far = json!({"type": "MultiPoint", "coordinates": [[5, 5], [6, 6]]});
+        let line = json!({"type": "LineString", "coordinates": [[-1, 1], [3, 1]]});
+        let collection = json!({"type": "GeometryCollection", "geometries": [point, far]});
+        let square = from_geojson(&square).unwrap();
+        assert!(square.intersects(&from_geojson(&point).unwrap()));
+        assert!(!square.intersects(&from_geojson(&far).unwrap()));
+        assert!(square.intersects(&from_geojson(&line).unwrap()));
+        assert!(square.intersects(&from_geojson(&collection).unwrap()));
+        let multi =
+            json!({"type": "MultiPolygon", "coordinates": [[[[4, 4], [7, 4], [7, 7], [4, 4]]]]});
+        assert!(
+            from_geojson(&multi)
+                .unwrap()
+                .intersects(&from_geojson(&far).unwrap())
+        );
+        let lines = json!({"type": "MultiLineString", "coordinates": [[[0, 0], [1, 1]]]});
+        assert!(matches!(
+            from_geojson(&lines),
+            Ok(Geometry::MultiLineString(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_malformed_geometries() {
+        for (bad, reason) in [
+            (json!([1, 2]), "JSON object"),
+            (json!({"coordinates": [1, 2]}), "string `type`"),
+            (json!({"type": "Point"}), "needs `coordinates`"),
+            (
+                json!({"type": "Point", "coordinates": [1]}),
+                "two finite numbers",
+            ),
+            (
+                json!({"type": "Point", "coordinates": ["a", 1]}),
+                "two finite numbers",
+            ),
+            (
+                json!({"type": "LineString", "coordinates": [[1, 2]]}),
+                "two positions",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]}),
+                "four positions",
+            ),
+            (
+                json!({"type": "Polygon", "coordinates": []}),
+                "exterior ring",
+            ),
+            (
+                json!({"type": "Circle", "coordinates": [0, 0]}),
+                "unknown geometry type `Circle`",
+            ),
+        ] {
+            let error = from_geojson(&bad).unwrap_err();
+            assert!(error.contains(reason), "{bad}: {error}");
+        }
+    }
+}
