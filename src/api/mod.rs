@@ -1,11 +1,68 @@
 //! The STAC API over HTTP (axum). Reads the current snapshot; never calls a registry
 //! except through the asset proxy.
+//!
+//! [`routes`] is the one route list (the OpenAPI document in `openapi/` is checked
+//! against it); [`router`] adds the fallbacks and the layer stack.
 
+pub mod assets;
+pub mod collections;
+pub mod error;
+pub mod extract;
+pub mod items;
+pub mod landing;
+pub mod links;
+pub mod ops;
+pub mod params;
+pub mod render;
+pub mod search;
 pub mod state;
 
+pub use error::ApiError;
 pub use state::AppState;
 
-/// Every route, once.
-pub fn router(state: AppState) -> axum::Router {
-    axum::Router::new().with_state(state)
+use axum::Router;
+use axum::http::Uri;
+use axum::routing::{MethodRouter, get};
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+/// Every route, once: its path (axum syntax) and its methods.
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", get(landing::landing)),
+        ("/conformance", get(landing::conformance)),
+        ("/api", get(landing::api)),
+        ("/collections", get(collections::list)),
+        ("/collections/{collection_id}", get(collections::one)),
+        ("/collections/{collection_id}/items", get(items::list)),
+        (
+            "/collections/{collection_id}/items/{item_id}",
+            get(items::one),
+        ),
+        (
+            "/collections/{collection_id}/items/{item_id}/assets/{key}/{file}",
+            get(assets::asset).head(assets::asset),
+        ),
+        ("/search", get(search::get).post(search::post)),
+        ("/healthz", get(ops::healthz)),
+        ("/readyz", get(ops::readyz)),
+        ("/status", get(ops::status)),
+    ]
 }
+
+/// The application: every route, JSON 404/405 fallbacks, tracing and CORS.
+pub fn router(state: AppState) -> Router {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
+        .fallback(|uri: Uri| async move { ApiError::not_found(format!("route `{}`", uri.path())) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(CorsLayer::permissive())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

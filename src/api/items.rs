@@ -1,0 +1,65 @@
+//! `/collections/{c}/items` and `/collections/{c}/items/{i}`.
+
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+
+use super::error::ApiError;
+use super::extract::{Path, Query};
+use super::links::{Base, GEO_JSON, JSON, collection_path};
+use super::params::SearchQuery;
+use super::render::{item, item_collection, respond};
+use super::state::AppState;
+
+/// `GET /collections/{c}/items`: a page of one Collection's Items (bbox, datetime,
+/// limit, token).
+pub async fn list(
+    State(state): State<AppState>,
+    base: Base,
+    Path(collection): Path<String>,
+    Query(query): Query<SearchQuery>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let snapshot = state.snapshot.load();
+    if snapshot.collection(&collection).is_none() {
+        return Err(ApiError::not_found(format!("collection `{collection}`")));
+    }
+    let query = SearchQuery {
+        intersects: None,
+        ids: None,
+        collections: None,
+        ..query
+    };
+    let mut search = query.to_search(&state.server)?;
+    search.collections = Some(vec![collection.clone()]);
+    let page = snapshot.search(&search);
+    let path = format!("{}/items", collection_path(&collection));
+    let mut links = vec![
+        base.link("parent", &collection_path(&collection), JSON),
+        base.link("collection", &collection_path(&collection), JSON),
+    ];
+    if let Some(next) = &page.next {
+        let href = base.page_href(&path, raw.as_deref(), Some(&next.encode()));
+        links.push(serde_json::json!({"rel": "next", "href": href, "type": GEO_JSON}));
+    }
+    let self_href = base.page_href(&path, raw.as_deref(), None);
+    Ok(respond(
+        GEO_JSON,
+        item_collection(&base, &page, self_href, links),
+    ))
+}
+
+/// `GET /collections/{c}/items/{i}`: one Item, or a 404 naming it.
+pub async fn one(
+    State(state): State<AppState>,
+    base: Base,
+    Path((collection, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let snapshot = state.snapshot.load();
+    if snapshot.collection(&collection).is_none() {
+        return Err(ApiError::not_found(format!("collection `{collection}`")));
+    }
+    let found = snapshot
+        .item(&collection, &id)
+        .ok_or_else(|| ApiError::not_found(format!("item `{id}` in collection `{collection}`")))?;
+    Ok(respond(GEO_JSON, item(&base, found)))
+}

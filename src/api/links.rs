@@ -1,0 +1,150 @@
+//! The base URL of every href, and link objects built on it.
+
+use std::convert::Infallible;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::state::AppState;
+
+/// Media type of JSON documents.
+pub const JSON: &str = "application/json";
+/// Media type of Items and ItemCollections.
+pub const GEO_JSON: &str = "application/geo+json";
+
+/// The base URL hrefs start with, without a trailing slash: the configured public URL,
+/// else `http://{Host}`, else `http://localhost`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Base(pub String);
+
+impl Base {
+    /// Chooses the base for a request.
+    pub fn resolve(public_url: Option<&Url>, headers: &HeaderMap) -> Base {
+        if let Some(url) = public_url {
+            return Base(url.as_str().trim_end_matches('/').to_string());
+        }
+        let host = headers
+            .get(HOST)
+            .and_then(|host| host.to_str().ok())
+            .filter(|host| is_host(host))
+            .unwrap_or("localhost");
+        Base(format!("http://{host}"))
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn href(&self, path: &str) -> String {
+        format!("{}{path}", self.0)
+    }
+
+    /// The URL of `path` with the request's `query`; with `token`, that token replaces
+    /// any the query had (the `next` link of a GET page).
+    pub fn page_href(&self, path: &str, query: Option<&str>, token: Option<&str>) -> String {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if key != "token" || token.is_none() {
+                pairs.append_pair(&key, &value);
+            }
+        }
+        if let Some(token) = token {
+            pairs.append_pair("token", token);
+        }
+        match pairs.finish() {
+            query if query.is_empty() => self.href(path),
+            query => format!("{}?{query}", self.href(path)),
+        }
+    }
+
+    /// A link object to `path` under the base.
+    pub fn link(&self, rel: &str, path: &str, media_type: &str) -> Value {
+        json!({"rel": rel, "href": self.href(path), "type": media_type})
+    }
+}
+
+impl FromRequestParts<AppState> for Base {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Base::resolve(
+            state.server.public_url.as_ref(),
+            &parts.headers,
+        ))
+    }
+}
+
+/// Whether a `Host` header is a plain host[:port], safe to put into hrefs.
+fn is_host(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+/// One path segment, percent-encoded except for RFC 3986 unreserved characters.
+pub fn segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// Path of a Collection.
+pub fn collection_path(collection: &str) -> String {
+    format!("/collections/{}", segment(collection))
+}
+
+/// Path of an Item.
+pub fn item_path(collection: &str, id: &str) -> String {
+    format!("{}/items/{}", collection_path(collection), segment(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn prefers_public_url_then_host_then_localhost() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(Base::resolve(None, &headers).0, "http://localhost");
+        headers.insert(HOST, HeaderValue::from_static("example.org:8080"));
+        assert_eq!(Base::resolve(None, &headers).0, "http://example.org:8080");
+        let public = Url::parse("https://stac.example.com/api/").unwrap();
+        let base = Base::resolve(Some(&public), &headers);
+        assert_eq!(base.href("/search"), "https://stac.example.com/api/search");
+        headers.insert(HOST, HeaderValue::from_static("evil/\"x"));
+        assert_eq!(Base::resolve(None, &headers).0, "http://localhost");
+    }
+
+    #[test]
+    fn replaces_the_token_of_a_page_url() {
+        let base = Base("http://h".into());
+        let query = Some("limit=2&token=old&bbox=1,2,3,4");
+        assert_eq!(
+            base.page_href("/search", query, None),
+            "http://h/search?limit=2&token=old&bbox=1%2C2%2C3%2C4"
+        );
+        assert_eq!(
+            base.page_href("/search", query, Some("new")),
+            "http://h/search?limit=2&bbox=1%2C2%2C3%2C4&token=new"
+        );
+        assert_eq!(base.page_href("/search", None, None), "http://h/search");
+    }
+
+    #[test]
+    fn encodes_segments() {
+        assert_eq!(segment("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(
+            item_path("eo/s2", "x y"),
+            "/collections/eo%2Fs2/items/x%20y"
+        );
+    }
+}

@@ -1,0 +1,611 @@
+//! Every route driven through `router()` with `oneshot`, over a hand-made snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::*;
+use crate::config::ServerSettings;
+use crate::crawl::status::StatusBoard;
+use crate::index::Snapshot;
+use crate::mapping::{BlobRef, MappedCollection, MappedItem};
+
+const IDS: [&str; 7] = ["a", "b", "c", "d", "e", "f", "g"];
+
+fn item(collection: &str, n: usize, id: &str) -> MappedItem {
+    let href = format!("collections/{collection}/items/{id}/assets/data/{id}.tif");
+    let blob = BlobRef {
+        source: "nowhere".into(),
+        repository: "repo".into(),
+        digest: "sha256:00".into(),
+        size: 10,
+        media_type: "image/tiff".into(),
+        file_name: format!("{id}.tif"),
+    };
+    MappedItem {
+        collection: collection.into(),
+        id: id.into(),
+        item: json!({
+            "type": "Feature",
+            "stac_version": "1.0.0",
+            "id": id,
+            "geometry": {"type": "Point", "coordinates": [n as f64, 0.0]},
+            "bbox": [n as f64, 0.0, n as f64, 0.0],
+            "properties": {"datetime": format!("2020-01-0{}T00:00:00Z", n + 1)},
+            "assets": {
+                "data": {"href": href, "type": "image/tiff"},
+                "remote": {"href": "https://example.com/x.json"},
+            },
+        })
+        .as_object()
+        .cloned()
+        .unwrap(),
+        assets: BTreeMap::from([("data".to_string(), blob)]),
+    }
+}
+
+fn collection(id: &str) -> MappedCollection {
+    MappedCollection {
+        id: id.into(),
+        collection: json!({"type": "Collection", "id": id, "title": format!("The {id}"),
+            "description": "d", "license": "other", "extent": {}})
+        .as_object()
+        .cloned()
+        .unwrap(),
+    }
+}
+
+fn state() -> AppState {
+    let mut items: Vec<MappedItem> = IDS
+        .iter()
+        .enumerate()
+        .map(|(n, id)| item("s2", n, id))
+        .collect();
+    items.push(item("l8", 100, "z"));
+    let snapshot = Snapshot::build(
+        vec![collection("s2"), collection("l8"), collection("empty")],
+        items,
+    );
+    AppState {
+        snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+        sources: Arc::new(BTreeMap::new()),
+        status: StatusBoard::new(["local".to_string()]),
+        server: Arc::new(ServerSettings {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            public_url: None,
+            default_limit: 3,
+            max_limit: 5,
+        }),
+    }
+}
+
+/// Sends one request; returns status, headers and the body (JSON, or a string).
+async fn send(
+    state: &AppState,
+    method: Method,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "example.org");
+    let body = match body {
+        Some(body) => {
+            request = request.header("content-type", "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = router(state.clone())
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, value)
+}
+
+async fn get(state: &AppState, uri: &str) -> (StatusCode, HeaderMap, Value) {
+    send(state, Method::GET, uri, None).await
+}
+
+fn content_type(headers: &HeaderMap) -> &str {
+    headers["content-type"].to_str().unwrap()
+}
+
+fn link<'a>(value: &'a Value, rel: &str) -> Option<&'a Value> {
+    value["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == rel)
+}
+
+fn href(value: &Value, rel: &str) -> String {
+    link(value, rel).unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn ids(value: &Value) -> Vec<String> {
+    value["features"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a page: {value}"))
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn landing_page_links_everything() {
+    let state = state();
+    let (status, headers, landing) = get(&state, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type(&headers), "application/json");
+    assert_eq!(landing["type"], "Catalog");
+    assert_eq!(landing["id"], "stac-oci");
+    assert_eq!(landing["stac_version"], "1.0.0");
+    assert_eq!(href(&landing, "self"), "http://example.org/");
+    assert_eq!(href(&landing, "root"), "http://example.org/");
+    assert_eq!(href(&landing, "service-desc"), "http://example.org/api");
+    assert_eq!(
+        href(&landing, "conformance"),
+        "http://example.org/conformance"
+    );
+    assert_eq!(href(&landing, "data"), "http://example.org/collections");
+    let searches: Vec<_> = landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "search")
+        .map(|l| l["method"].clone())
+        .collect();
+    assert_eq!(searches, [json!("GET"), json!("POST")]);
+    let children: Vec<_> = landing["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "child")
+        .map(|l| l["href"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        children,
+        [
+            "http://example.org/collections/empty",
+            "http://example.org/collections/l8",
+            "http://example.org/collections/s2"
+        ]
+    );
+
+    let (status, _, conformance) = get(&state, "/conformance").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(conformance["conformsTo"], landing["conformsTo"]);
+    assert!(
+        conformance["conformsTo"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("https://api.stacspec.org/v1.0.0/item-search"))
+    );
+
+    let (status, headers, api) = get(&state, "/api").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        content_type(&headers),
+        "application/vnd.oai.openapi;version=3.0"
+    );
+    assert!(api.as_str().unwrap().starts_with("openapi: 3.0"));
+}
+
+#[tokio::test]
+async fn public_url_wins_over_host() {
+    let mut state = state();
+    let mut server = (*state.server).clone();
+    server.public_url = Some("https://stac.example.com/base/".parse().unwrap());
+    state.server = Arc::new(server);
+    let (_, _, item) = get(&state, "/collections/s2/items/a").await;
+    assert_eq!(
+        href(&item, "self"),
+        "https://stac.example.com/base/collections/s2/items/a"
+    );
+    assert_eq!(
+        item["assets"]["data"]["href"],
+        "https://stac.example.com/base/collections/s2/items/a/assets/data/a.tif"
+    );
+}
+
+#[tokio::test]
+async fn collections_and_their_links() {
+    let state = state();
+    let (status, headers, all) = get(&state, "/collections").await;
+    assert_eq!(
+        (status, content_type(&headers)),
+        (StatusCode::OK, "application/json")
+    );
+    let ids: Vec<_> = all["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["empty", "l8", "s2"]);
+    assert_eq!(href(&all, "self"), "http://example.org/collections");
+
+    let (status, _, s2) = get(&state, "/collections/s2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s2["title"], "The s2");
+    assert_eq!(href(&s2, "self"), "http://example.org/collections/s2");
+    assert_eq!(href(&s2, "parent"), "http://example.org/");
+    assert_eq!(href(&s2, "root"), "http://example.org/");
+    assert_eq!(
+        href(&s2, "items"),
+        "http://example.org/collections/s2/items"
+    );
+
+    let (status, headers, error) = get(&state, "/collections/nope").await;
+    assert_eq!(
+        (status, content_type(&headers)),
+        (StatusCode::NOT_FOUND, "application/json")
+    );
+    assert_eq!(
+        error,
+        json!({"code": "NotFound", "description": "collection `nope` not found"})
+    );
+}
+
+#[tokio::test]
+async fn items_have_links_and_absolute_asset_hrefs() {
+    let state = state();
+    let (status, headers, item) = get(&state, "/collections/s2/items/c").await;
+    assert_eq!(
+        (status, content_type(&headers)),
+        (StatusCode::OK, "application/geo+json")
+    );
+    assert_eq!(item["id"], "c");
+    assert_eq!(item["collection"], "s2");
+    assert_eq!(
+        href(&item, "self"),
+        "http://example.org/collections/s2/items/c"
+    );
+    assert_eq!(href(&item, "parent"), "http://example.org/collections/s2");
+    assert_eq!(
+        href(&item, "collection"),
+        "http://example.org/collections/s2"
+    );
+    assert_eq!(href(&item, "root"), "http://example.org/");
+    assert_eq!(
+        item["assets"]["data"]["href"],
+        "http://example.org/collections/s2/items/c/assets/data/c.tif"
+    );
+    assert_eq!(
+        item["assets"]["remote"]["href"],
+        "https://example.com/x.json"
+    );
+
+    let (status, _, error) = get(&state, "/collections/s2/items/zz").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error["description"].as_str().unwrap().contains("item `zz`"));
+    let (status, _, error) = get(&state, "/collections/l9/items/a").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        error["description"]
+            .as_str()
+            .unwrap()
+            .contains("collection `l9`")
+    );
+}
+
+#[tokio::test]
+async fn items_page_through_next_links() {
+    let state = state();
+    let mut uri = "/collections/s2/items?limit=2".to_string();
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, headers, page) = get(&state, &uri).await;
+        assert_eq!(
+            (status, content_type(&headers)),
+            (StatusCode::OK, "application/geo+json")
+        );
+        assert_eq!(page["type"], "FeatureCollection");
+        assert_eq!(page["numberMatched"], 7);
+        assert_eq!(
+            page["numberReturned"],
+            page["features"].as_array().unwrap().len()
+        );
+        assert_eq!(href(&page, "self"), format!("http://example.org{uri}"));
+        assert_eq!(href(&page, "root"), "http://example.org/");
+        seen.extend(ids(&page));
+        pages += 1;
+        match link(&page, "next") {
+            Some(next) => {
+                let next = next["href"].as_str().unwrap();
+                assert!(next.contains("limit=2"));
+                uri = next.strip_prefix("http://example.org").unwrap().to_string();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, IDS);
+    assert_eq!(pages, 4);
+
+    let (_, _, empty) = get(&state, "/collections/empty/items").await;
+    assert_eq!(empty["numberMatched"], 0);
+    assert!(link(&empty, "next").is_none());
+    let (status, _, _) = get(&state, "/collections/nope/items").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn items_filter_by_bbox_and_datetime() {
+    let state = state();
+    let (_, _, page) = get(
+        &state,
+        "/collections/s2/items?bbox=1.5,-1,4.5,1&datetime=2020-01-04T00:00:00Z/..",
+    )
+    .await;
+    assert_eq!(ids(&page), ["d", "e"]);
+    assert_eq!(page["numberMatched"], 2);
+}
+
+#[tokio::test]
+async fn get_search_filters_and_clamps() {
+    let state = state();
+    let search = |query: &str| {
+        let state = state.clone();
+        let uri = format!("/search?{query}");
+        async move { get(&state, &uri).await }
+    };
+    let (status, headers, page) = search("collections=s2,l8&ids=a,z,q").await;
+    assert_eq!(
+        (status, content_type(&headers)),
+        (StatusCode::OK, "application/geo+json")
+    );
+    assert_eq!(ids(&page), ["z", "a"]);
+    let (_, _, page) = search("bbox=99,-1,101,1").await;
+    assert_eq!(ids(&page), ["z"]);
+    let (_, _, page) = search("bbox=-1,-1,-10,1.5,1,10").await;
+    assert_eq!(ids(&page), ["a", "b"]);
+    let (_, _, page) = search("datetime=../2020-01-02T00:00:00Z").await;
+    assert_eq!(page["numberMatched"], 2);
+    let intersects =
+        r#"{"type":"Polygon","coordinates":[[[2.5,-1],[3.5,-1],[3.5,1],[2.5,1],[2.5,-1]]]}"#;
+    let (_, _, page) = search(&format!(
+        "intersects={}",
+        url::form_urlencoded::byte_serialize(intersects.as_bytes()).collect::<String>()
+    ))
+    .await;
+    assert_eq!(ids(&page), ["d"]);
+    // Default limit 3, maximum 5.
+    let (_, _, page) = search("").await;
+    assert_eq!(
+        (
+            page["numberReturned"].clone(),
+            page["numberMatched"].clone()
+        ),
+        (json!(3), json!(8))
+    );
+    assert_eq!(link(&page, "next").unwrap()["method"], "GET");
+    let (_, _, page) = search("limit=1000").await;
+    assert_eq!(page["numberReturned"], 5);
+}
+
+#[tokio::test]
+async fn post_search_pages_with_body_links() {
+    let state = state();
+    let mut body =
+        json!({"collections": ["s2"], "limit": 3, "datetime": "2020-01-02T00:00:00Z/.."});
+    let mut seen = Vec::new();
+    loop {
+        let (status, headers, page) =
+            send(&state, Method::POST, "/search", Some(body.clone())).await;
+        assert_eq!(
+            (status, content_type(&headers)),
+            (StatusCode::OK, "application/geo+json")
+        );
+        assert_eq!(page["numberMatched"], 6);
+        seen.extend(ids(&page));
+        let Some(next) = link(&page, "next") else {
+            break;
+        };
+        assert_eq!(next["method"], "POST");
+        assert_eq!(next["merge"], false);
+        assert_eq!(next["href"], "http://example.org/search");
+        assert_eq!(next["body"]["collections"], json!(["s2"]));
+        assert!(next["body"]["token"].is_string());
+        body = next["body"].clone();
+    }
+    assert_eq!(seen, ["b", "c", "d", "e", "f", "g"]);
+
+    let (_, _, page) = send(
+        &state,
+        Method::POST,
+        "/search",
+        Some(json!({"intersects":
+        {"type": "Point", "coordinates": [100.0, 0.0]}, "limit": null})),
+    )
+    .await;
+    assert_eq!(ids(&page), ["z"]);
+}
+
+#[tokio::test]
+async fn malformed_parameters_are_400s_naming_them() {
+    let state = state();
+    let cases = [
+        ("/search?bbox=1,2,3", "bbox"),
+        ("/search?bbox=a,b,c,d", "bbox"),
+        ("/search?bbox=0,10,1,5", "bbox"),
+        ("/search?datetime=yesterday", "datetime"),
+        (
+            "/search?datetime=2021-01-01T00:00:00Z/2020-01-01T00:00:00Z",
+            "datetime",
+        ),
+        ("/search?limit=0", "limit"),
+        ("/search?limit=-3", "limit"),
+        ("/search?limit=ten", "limit"),
+        ("/search?token=!!", "token"),
+        ("/search?intersects=nope", "intersects"),
+        (
+            "/search?intersects=%7B%22type%22%3A%22Point%22%7D",
+            "intersects",
+        ),
+        ("/search?bbox=0,0,1,1&intersects=%7B%7D", "intersects"),
+        ("/collections/s2/items?limit=0", "limit"),
+        ("/collections/s2/items?bbox=1", "bbox"),
+        ("/collections/s2/items?token=abc", "token"),
+        ("/search?limit=1&limit=2", "query"),
+    ];
+    for (uri, parameter) in cases {
+        let (status, headers, error) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(content_type(&headers), "application/json");
+        assert_eq!(error["code"], "BadRequest");
+        let description = error["description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!("invalid {parameter}:")),
+            "{uri}: {description}"
+        );
+    }
+    let bodies = [
+        (json!([1, 2]), "body"),
+        (json!({"bbox": [1, 2]}), "bbox"),
+        (json!({"bbox": "1,2,3,4"}), "bbox"),
+        (json!({"datetime": 5}), "datetime"),
+        (json!({"ids": "a"}), "ids"),
+        (json!({"collections": [1]}), "collections"),
+        (json!({"limit": "5"}), "limit"),
+        (json!({"limit": 0}), "limit"),
+        (json!({"token": "%%%"}), "token"),
+        (
+            json!({"intersects": {"type": "Polygon", "coordinates": [[[0, 0]]]}}),
+            "intersects",
+        ),
+    ];
+    for (body, parameter) in bodies {
+        let (status, _, error) = send(&state, Method::POST, "/search", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let description = error["description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!("invalid {parameter}:")),
+            "{body}: {description}"
+        );
+    }
+    let request = Request::post("/search")
+        .header("content-type", "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let response = router(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let error: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(
+        error["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid body:")
+    );
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_json_errors() {
+    let state = state();
+    let (status, headers, error) = get(&state, "/nowhere").await;
+    assert_eq!(
+        (status, content_type(&headers)),
+        (StatusCode::NOT_FOUND, "application/json")
+    );
+    assert_eq!(error["description"], "route `/nowhere` not found");
+    let (status, headers, error) = send(&state, Method::DELETE, "/search", None).await;
+    assert_eq!(
+        (status, content_type(&headers)),
+        (StatusCode::METHOD_NOT_ALLOWED, "application/json")
+    );
+    assert_eq!(error["code"], "MethodNotAllowed");
+    let (status, _, _) = send(&state, Method::POST, "/collections", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn operations_report_health_readiness_and_status() {
+    let state = state();
+    let (status, _, health) = get(&state, "/healthz").await;
+    assert_eq!((status, health), (StatusCode::OK, json!({"status": "ok"})));
+    let (status, headers, ready) = get(&state, "/readyz").await;
+    assert_eq!(
+        (status, content_type(&headers)),
+        (StatusCode::SERVICE_UNAVAILABLE, "application/json")
+    );
+    assert_eq!(ready["code"], "NotReady");
+    state.status.set_ready();
+    let (status, _, _) = get(&state, "/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, report) = get(&state, "/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["ready"], true);
+    assert_eq!(report["sources"][0]["name"], "local");
+    assert_eq!(report["sources"][0]["state"], "pending");
+    assert_eq!(report["snapshot"], json!({"collections": 3, "items": 8}));
+}
+
+#[tokio::test]
+async fn assets_are_looked_up_in_the_snapshot() {
+    let state = state();
+    for uri in [
+        "/collections/s2/items/a/assets/data/b.tif",
+        "/collections/s2/items/a/assets/other/a.tif",
+        "/collections/s2/items/zz/assets/data/zz.tif",
+    ] {
+        let (status, _, error) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(error["code"], "NotFound");
+    }
+    // The blob names a source the gateway does not have: our fault, said generically.
+    let (status, _, error) = send(
+        &state,
+        Method::HEAD,
+        "/collections/s2/items/a/assets/data/a.tif",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(error, Value::String(String::new()));
+    let (status, _, error) = get(&state, "/collections/s2/items/a/assets/data/a.tif").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(error["description"], "internal error");
+}
+
+/// The `paths:` keys of the OpenAPI document, read line by line.
+fn openapi_paths() -> BTreeSet<String> {
+    let mut in_paths = false;
+    let mut paths = BTreeSet::new();
+    for line in landing::OPENAPI.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            in_paths = line == "paths:";
+        } else if in_paths && line.starts_with("  /") {
+            paths.insert(line.trim().trim_end_matches(':').to_string());
+        }
+    }
+    paths
+}
+
+#[test]
+fn openapi_documents_exactly_the_routes() {
+    let routes: BTreeSet<String> = routes()
+        .into_iter()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    assert_eq!(routes.len(), 12);
+    assert_eq!(openapi_paths(), routes);
+}
