@@ -13,6 +13,7 @@ pub mod api;
 pub mod assets;
 pub mod config;
 pub mod crawl;
+pub mod demo;
 pub mod index;
 pub mod mapping;
 pub mod refresh;

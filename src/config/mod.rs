@@ -213,14 +213,15 @@ pub fn load(command_line: &CommandLine, env: &[(String, String)]) -> Result<Sett
     } else if !command_line.repositories.is_empty() {
         return Err(ConfigError::new("--repository", "needs --registry"));
     }
-    if command_line.config_file.is_none() && command_line.registry.is_none() {
-        if let Some(layout) = &command_line.default_layout {
-            let mut source = toml::Table::new();
-            source.insert("name".into(), "demo".into());
-            source.insert("layout".into(), layout.display().to_string().into());
-            source.insert("crs".into(), "EPSG:2154".into());
-            push_source(&mut table, source);
-        }
+    if command_line.config_file.is_none()
+        && command_line.registry.is_none()
+        && let Some(layout) = &command_line.default_layout
+    {
+        let mut source = toml::Table::new();
+        source.insert("name".into(), "demo".into());
+        source.insert("layout".into(), layout.display().to_string().into());
+        source.insert("crs".into(), "EPSG:2154".into());
+        push_source(&mut table, source);
     }
     apply_env(&mut table, env)?;
     let server = table
@@ -281,9 +282,6 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Co
         let Some(rest) = var.strip_prefix(ENV_PREFIX) else {
             continue;
         };
-        if matches!(rest, "CONFIG" | "LOG") {
-            continue;
-        }
         if let Some(key) = rest.strip_prefix("SERVER_") {
             let server = table
                 .entry("server")
@@ -295,11 +293,9 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Co
             }
             continue;
         }
+        // Other `STAC_OCI_*` variables (`CONFIG`, `LOG`, tooling's own) are not config keys.
         let Some(rest) = rest.strip_prefix("SOURCES_") else {
-            return Err(ConfigError::new(
-                var,
-                "unknown variable (expected STAC_OCI_SERVER_* or STAC_OCI_SOURCES_<NAME>_*)",
-            ));
+            continue;
         };
         let mut matched = false;
         if let Some(toml::Value::Array(sources)) = table.get_mut("sources") {
@@ -338,15 +334,15 @@ fn env_value(key: &str, value: &str) -> toml::Value {
             .collect();
         return toml::Value::Array(items);
     }
-    if INTEGER_KEYS.contains(&key) {
-        if let Ok(n) = value.parse::<i64>() {
-            return toml::Value::Integer(n);
-        }
+    if INTEGER_KEYS.contains(&key)
+        && let Ok(n) = value.parse::<i64>()
+    {
+        return toml::Value::Integer(n);
     }
-    if BOOLEAN_KEYS.contains(&key) {
-        if let Ok(b) = value.parse::<bool>() {
-            return toml::Value::Boolean(b);
-        }
+    if BOOLEAN_KEYS.contains(&key)
+        && let Ok(b) = value.parse::<bool>()
+    {
+        return toml::Value::Boolean(b);
     }
     toml::Value::String(value.to_owned())
 }
