@@ -1,0 +1,6 @@
+//! Integration tests: one binary, real registry processes, real clients.
+
+mod cli;
+mod gateway;
+mod source;
+mod support;

@@ -1,0 +1,212 @@
+//! Test artifacts pushed to a real registry over its API: the real PASTIS configs with
+//! synthetic tar layers whose digests are written into them, a STAC-Item-config artifact,
+//! an empty-config artifact, and one artifact under two tags.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, stream};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use super::registry::TestRegistry;
+
+/// Media type of an uncompressed tar layer.
+pub const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+/// Config media type ORAS gives the PASTIS configs.
+pub const IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// The PASTIS artifacts' artifactType.
+pub const PASTIS_TYPE: &str = "application/vnd.whatever.v1+tar";
+
+/// What was pushed, for the tests to check against.
+#[derive(Default)]
+pub struct Pushed {
+    /// Layer bytes by partition id (`patch_id` or `tile`), per repository.
+    pub layers: BTreeMap<(String, String), Vec<u8>>,
+    /// Partition ids of the sample artifact.
+    pub sample_ids: Vec<String>,
+    /// Number of Items expected per collection.
+    pub expected: BTreeMap<String, usize>,
+}
+
+fn pastis(name: &str) -> Value {
+    let path = format!("{}/tests/data/pastis/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_slice(&std::fs::read(&path).expect("PASTIS config copied into tests/data"))
+        .unwrap()
+}
+
+/// A small, unique uncompressed tar standing in for one PASTIS layer.
+pub fn synthetic_tar(id: &str) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.mode(tar::HeaderMode::Deterministic);
+    let files = [
+        (
+            format!("DATA_S2/S2_{id}.npy"),
+            format!("S2 series of patch {id}").repeat(8),
+        ),
+        (
+            format!("ANNOTATIONS/TARGET_{id}.npy"),
+            format!("target of {id}"),
+        ),
+    ];
+    for (path, content) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        builder
+            .append_data(&mut header, path, content.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
+}
+
+/// Rewrites each partition's `layer_digest` to a synthetic layer and pushes the artifact.
+async fn push_partitioned(
+    registry: &TestRegistry,
+    pushed: &mut Pushed,
+    repo: &str,
+    tag: &str,
+    mut config: Value,
+    array: &str,
+    id_key: &str,
+) -> Vec<String> {
+    let mut layers = Vec::new();
+    let mut ids = Vec::new();
+    for partition in config[array].as_array_mut().unwrap() {
+        let id = partition[id_key].as_str().unwrap().to_owned();
+        let bytes = pushed
+            .layers
+            .entry((repo.to_owned(), id.clone()))
+            .or_insert_with(|| synthetic_tar(&id))
+            .clone();
+        partition["layer_digest"] = json!(digest(&bytes));
+        layers.push((format!("{tag}/{id}.tar"), bytes));
+        ids.push(id);
+    }
+    let config = serde_json::to_vec(&config).unwrap();
+    // Push the layers concurrently first, so the manifest push only uploads the config.
+    stream::iter(layers.iter())
+        .for_each_concurrent(16, |(_, bytes)| async move {
+            registry.push_blob(repo, bytes).await;
+        })
+        .await;
+    let layer_refs: Vec<(&str, &[u8], Option<&str>)> = layers
+        .iter()
+        .map(|(title, bytes)| (TAR, bytes.as_slice(), Some(title.as_str())))
+        .collect();
+    registry
+        .push_artifact(
+            repo,
+            tag,
+            Some(PASTIS_TYPE),
+            (IMAGE_CONFIG, &config),
+            &layer_refs,
+        )
+        .await;
+    ids
+}
+
+/// Pushes every fixture artifact; returns what to expect.
+pub async fn push_all(registry: &TestRegistry) -> Pushed {
+    let mut pushed = Pushed::default();
+
+    // pastis-2433: the 3-patch sample and the 2,433-patch full config; sample ⊂ full.
+    let sample = pastis("sample-config.json");
+    pushed.sample_ids = push_partitioned(
+        registry,
+        &mut pushed,
+        "pastis-2433",
+        "sample",
+        sample,
+        "patches",
+        "patch_id",
+    )
+    .await;
+    let full = pastis("config-2433.json");
+    let full_ids = push_partitioned(
+        registry,
+        &mut pushed,
+        "pastis-2433",
+        "full",
+        full,
+        "patches",
+        "patch_id",
+    )
+    .await;
+    pushed.expected.insert("pastis-2433".into(), full_ids.len());
+
+    // pastis-t4: 4 tiles with integer dates keyed by sensor.
+    let t4 = pastis("config-t4.json");
+    let tiles = push_partitioned(
+        registry,
+        &mut pushed,
+        "pastis-t4",
+        "full",
+        t4,
+        "tiles",
+        "tile",
+    )
+    .await;
+    pushed.expected.insert("pastis-t4".into(), tiles.len());
+
+    // A STAC Item as config, with its COG-like layer named by title.
+    let layer = b"II*\x00 pretend cloud-optimized GeoTIFF bytes".repeat(100);
+    let item = json!({
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": "scene-1",
+        "geometry": {"type": "Polygon", "coordinates": [[[2.0, 48.0], [3.0, 48.0], [3.0, 49.0], [2.0, 49.0], [2.0, 48.0]]]},
+        "bbox": [2.0, 48.0, 3.0, 49.0],
+        "properties": {"datetime": "2023-06-01T10:00:00Z", "platform": "sentinel-2a"},
+        "links": [],
+        "assets": {"visual": {"href": "./visual.tif", "type": "image/tiff; application=geotiff; profile=cloud-optimized", "roles": ["data"]}}
+    });
+    registry
+        .push_artifact(
+            "stac-item",
+            "v1",
+            Some("application/vnd.stac.item+json"),
+            ("application/geo+json", &serde_json::to_vec(&item).unwrap()),
+            &[(
+                "image/tiff; application=geotiff; profile=cloud-optimized",
+                &layer,
+                Some("visual.tif"),
+            )],
+        )
+        .await;
+    pushed
+        .layers
+        .insert(("stac-item".into(), "scene-1".into()), layer);
+    pushed.expected.insert("stac-item".into(), 1);
+
+    // An empty-config artifact (DataONE style) and one artifact under two tags.
+    let readme = b"# A generic package\n".to_vec();
+    registry
+        .push_artifact(
+            "generic",
+            "latest",
+            Some("application/vnd.example.readme.v1"),
+            ("application/vnd.oci.empty.v1+json", b"{}"),
+            &[("text/markdown", &readme, Some("README.md"))],
+        )
+        .await;
+    pushed.expected.insert("generic".into(), 1);
+    let data = b"two tags, one artifact".to_vec();
+    for tag in ["v1.0", "stable"] {
+        registry
+            .push_artifact(
+                "two-tags",
+                tag,
+                Some("application/vnd.example.data.v1"),
+                ("application/vnd.oci.empty.v1+json", b"{}"),
+                &[("application/octet-stream", &data, Some("data.bin"))],
+            )
+            .await;
+    }
+    pushed.expected.insert("two-tags".into(), 1);
+    pushed
+}

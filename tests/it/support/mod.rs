@@ -1,0 +1,5 @@
+//! Test harness: a real registry, fixtures pushed to it, the gateway binary.
+
+pub mod fixtures;
+pub mod gateway;
+pub mod registry;
