@@ -77,7 +77,7 @@ crs = "EPSG:2154"
 [[sources]]
 name = "misc"
 registry = "{url}"
-repositories = ["stac-item", "generic", "two-tags"]
+repositories = ["stac-item", "generic", "two-tags", "multi-platform"]
 "#,
         url = registry.url
     ))
@@ -90,6 +90,7 @@ repositories = ["stac-item", "generic", "two-tags"]
     paging_visits_every_item_once(&client, &base, &pushed).await;
     provenance_and_dedup(&client, &base, &pushed).await;
     assets_answer_ranges_exactly(&client, &base, &pushed).await;
+    gdal_reads_a_window_by_ranges(&client, &base, &pushed).await;
     bad_parameters_are_400s(&client, &base).await;
     pystac_client_searches_and_pages(&base, &pushed).await;
     documents_validate_against_stac_schemas(&client, &base).await;
@@ -269,6 +270,27 @@ async fn provenance_and_dedup(client: &Client, base: &str, pushed: &Pushed) {
     assert_eq!(page.len(), 1);
     let tags = &page[0]["properties"]["oci:tags"];
     assert_eq!(tags, &json!(["stable", "v1.0"]));
+    // The referrers fallback tag beside them made no Item and no tag.
+    let status = client.get(format!("{base}/status")).send().await.unwrap();
+    let status: Value = status.json().await.unwrap();
+    assert!(!status.to_string().contains("sha256-"), "{status}");
+    // An image index: one Item per child manifest, each naming the index and platform.
+    let page = all_pages(client, &format!("{base}/collections/multi-platform/items")).await;
+    let mut platforms: Vec<&str> = page
+        .iter()
+        .map(|item| {
+            assert_eq!(
+                item["properties"]["oci:index_digest"],
+                json!(pushed.index_digest)
+            );
+            assert_eq!(item["properties"]["oci:tags"], json!(["v1"]));
+            item["properties"]["oci:platform"]["architecture"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    platforms.sort();
+    assert_eq!(platforms, ["amd64", "arm64"]);
     // The generic artifact: one Item, one asset per layer.
     let page = all_pages(client, &format!("{base}/collections/generic/items")).await;
     assert_eq!(page.len(), 1);
@@ -500,5 +522,68 @@ async fn documents_validate_against_stac_schemas(client: &Client, base: &str) {
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+/// GDAL reads a window of the COG asset over `/vsicurl/` with Range requests: the
+/// same pixels as from the original file, fetching only part of it.
+async fn gdal_reads_a_window_by_ranges(client: &Client, base: &str, pushed: &Pushed) {
+    let (_, item) = get_json(
+        client,
+        &format!("{base}/collections/stac-item/items/scene-1"),
+    )
+    .await;
+    let (href, size) = blob_asset(&item);
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.tif");
+    std::fs::write(
+        &original,
+        &pushed.layers[&("stac-item".to_owned(), "scene-1".to_owned())],
+    )
+    .unwrap();
+    let window = |source: &str, out: &str| {
+        let out = dir.path().join(out);
+        let output = Command::new("gdal_translate")
+            .args(["-q", "-srcwin", "0", "0", "100", "100", source])
+            .arg(&out)
+            .env("CPL_DEBUG", "ON")
+            .env("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
+            .output()
+            .expect("gdal_translate (Debian gdal-bin) must be installed");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let info = Command::new("gdalinfo")
+            .arg("-checksum")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let checksum = String::from_utf8_lossy(&info.stdout)
+            .lines()
+            .find(|l| l.contains("Checksum="))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no checksum for {source}"));
+        (
+            checksum,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (remote, debug) = window(&format!("/vsicurl/{href}"), "remote.tif");
+    let (local, _) = window(original.to_str().unwrap(), "local.tif");
+    assert_eq!(remote, local);
+    // "VSICURL: Downloading a-b (…)": the ranges GDAL fetched add up to a fraction of the file.
+    let fetched: u64 = debug
+        .lines()
+        .filter_map(|l| l.split("Downloading ").nth(1)?.split_whitespace().next())
+        .filter_map(|range| {
+            let (a, b) = range.split_once('-')?;
+            Some(b.parse::<u64>().ok()? - a.parse::<u64>().ok()? + 1)
+        })
+        .sum();
+    assert!(
+        fetched > 0 && fetched < size / 2,
+        "GDAL fetched {fetched} of {size} bytes:\n{debug}"
     );
 }

@@ -1,6 +1,7 @@
 //! Test artifacts pushed to a real registry over its API: the real PASTIS configs with
 //! synthetic tar layers whose digests are written into them, a STAC-Item-config artifact,
-//! an empty-config artifact, and one artifact under two tags.
+//! an empty-config artifact, one artifact under two tags (and a referrers fallback tag
+//! beside them), and an image index with two children.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use super::registry::TestRegistry;
+use super::registry::{OCI_INDEX, OCI_MANIFEST, TestRegistry};
 
 /// Media type of an uncompressed tar layer.
 pub const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
@@ -26,6 +27,8 @@ pub struct Pushed {
     pub sample_ids: Vec<String>,
     /// Number of Items expected per collection.
     pub expected: BTreeMap<String, usize>,
+    /// Digest of the image index tagged `multi-platform:v1`.
+    pub index_digest: String,
 }
 
 fn pastis(name: &str) -> Value {
@@ -154,7 +157,7 @@ pub async fn push_all(registry: &TestRegistry) -> Pushed {
     pushed.expected.insert("pastis-t4".into(), tiles.len());
 
     // A STAC Item as config, with its COG-like layer named by title.
-    let layer = b"II*\x00 pretend cloud-optimized GeoTIFF bytes".repeat(100);
+    let layer = scene_cog();
     let item = json!({
         "type": "Feature",
         "stac_version": "1.0.0",
@@ -208,5 +211,82 @@ pub async fn push_all(registry: &TestRegistry) -> Pushed {
             .await;
     }
     pushed.expected.insert("two-tags".into(), 1);
+
+    // A referrers fallback tag (`sha256-<hex>`, what registries without the referrers
+    // API hold signatures under) is never mapped to an Item of its own.
+    let two_tags = registry.manifest_digest("two-tags", "v1.0").await;
+    let signature = registry
+        .artifact_manifest(
+            "two-tags",
+            Some("application/vnd.dev.cosign.artifact.sig.v1+json"),
+            ("application/vnd.oci.empty.v1+json", b"{}"),
+            &[(
+                "application/vnd.dev.cosign.simplesigning.v1+json",
+                b"signature",
+                None,
+            )],
+        )
+        .await;
+    let fallback_tag = two_tags.replace(':', "-");
+    registry
+        .push_manifest("two-tags", &fallback_tag, OCI_MANIFEST, &signature)
+        .await;
+
+    // An image index: every child manifest is an artifact, not a platform pick.
+    let mut children = Vec::new();
+    for (arch, body) in [
+        ("amd64", &b"amd64 build"[..]),
+        ("arm64", &b"arm64 build"[..]),
+    ] {
+        let child = registry
+            .artifact_manifest(
+                "multi-platform",
+                Some("application/vnd.example.tool.v1"),
+                ("application/vnd.oci.empty.v1+json", b"{}"),
+                &[("application/octet-stream", body, Some("tool"))],
+            )
+            .await;
+        let digest = registry
+            .push_manifest("multi-platform", &digest(&child), OCI_MANIFEST, &child)
+            .await;
+        children.push(json!({
+            "mediaType": OCI_MANIFEST, "digest": digest, "size": child.len(),
+            "platform": {"os": "linux", "architecture": arch}
+        }));
+    }
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children});
+    pushed.index_digest = registry
+        .push_manifest(
+            "multi-platform",
+            "v1",
+            OCI_INDEX,
+            &serde_json::to_vec(&index).unwrap(),
+        )
+        .await;
+    pushed.expected.insert("multi-platform".into(), 2);
     pushed
+}
+
+/// A real 512×512 single-band COG over the STAC-Item fixture's footprint (2–3°E, 48–49°N).
+pub fn scene_cog() -> Vec<u8> {
+    use stac_oci::demo::cog::{Crs, GeoRef, Image, encode};
+    let side = 512u32;
+    let pixels: Vec<u8> = (0..side * side)
+        .map(|i| ((i % side) ^ (i / side)) as u8)
+        .collect();
+    let image = Image {
+        width: side,
+        height: side,
+        bands: 1,
+        pixels: &pixels,
+    };
+    let pixel = 1.0 / f64::from(side);
+    let geo = GeoRef {
+        crs: Crs::Geographic(4326),
+        origin_x: 2.0,
+        origin_y: 49.0,
+        pixel_width: pixel,
+        pixel_height: pixel,
+    };
+    encode(&image, 128, &geo)
 }

@@ -232,6 +232,24 @@ impl TestRegistry {
         serde_json::to_vec(&manifest).unwrap()
     }
 
+    /// The digest a tag points to (from the registry's `Docker-Content-Digest`).
+    pub async fn manifest_digest(&self, repo: &str, tag: &str) -> String {
+        let r = self
+            .request(
+                reqwest::Method::HEAD,
+                &format!("{}/v2/{repo}/manifests/{tag}", self.url),
+            )
+            .header("accept", format!("{OCI_MANIFEST}, {OCI_INDEX}"))
+            .send()
+            .await
+            .expect("head manifest");
+        assert_eq!(r.status(), 200, "head {repo}:{tag}");
+        r.headers()["docker-content-digest"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
     async fn has_blob(&self, repo: &str, digest: &str) -> bool {
         self.request(
             reqwest::Method::HEAD,
