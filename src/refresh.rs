@@ -9,7 +9,9 @@ use arc_swap::ArcSwap;
 use tracing::{info, warn};
 
 use crate::config::SourceSettings;
-use crate::crawl::{self, status::CrawlIssue, status::SourceStatus, status::StatusBoard};
+use crate::crawl::{
+    self, CrawlCache, status::CrawlIssue, status::SourceStatus, status::StatusBoard,
+};
 use crate::index::Snapshot;
 use crate::mapping::{self, MappedCollection, MappedItem, MappedRepository, MappingOptions};
 use crate::source::Source;
@@ -20,6 +22,8 @@ type Mapped = BTreeMap<String, BTreeMap<String, MappedRepository>>;
 /// Owns the crawl loop of every source and publishes snapshots.
 pub struct Refresher {
     sources: Vec<(SourceSettings, Arc<Source>)>,
+    /// Manifests and configs kept between passes, one cache per source.
+    caches: Vec<CrawlCache>,
     snapshot: Arc<ArcSwap<Snapshot>>,
     status: StatusBoard,
     /// Last good mapping per source and repository; the lock is never held across `.await`.
@@ -34,6 +38,7 @@ impl Refresher {
         status: StatusBoard,
     ) -> Self {
         Refresher {
+            caches: sources.iter().map(|_| CrawlCache::default()).collect(),
             sources,
             snapshot,
             status,
@@ -74,7 +79,7 @@ impl Refresher {
     async fn refresh_source(&self, i: usize) {
         let (settings, source) = &self.sources[i];
         let started = Instant::now();
-        let mut pass = crawl::run(source, settings).await;
+        let mut pass = crawl::run(source, settings, &self.caches[i]).await;
         let options = MappingOptions {
             crs: settings.crs.clone(),
         };

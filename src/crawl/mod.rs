@@ -3,10 +3,12 @@
 //! No STAC, no server types.
 
 mod artifact;
+pub mod cache;
 pub mod filter;
 pub mod status;
 
 pub use artifact::Artifact;
+pub use cache::CrawlCache;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,8 +57,9 @@ impl CrawlPass {
     }
 }
 
-/// Crawls every configured repository of a source once.
-pub async fn run(source: &Source, settings: &SourceSettings) -> CrawlPass {
+/// Crawls every configured repository of a source once. Tags are resolved to digests
+/// with a manifest `HEAD`; manifests and configs already in `cache` are not fetched again.
+pub async fn run(source: &Source, settings: &SourceSettings, cache: &CrawlCache) -> CrawlPass {
     let span = info_span!("crawl", source = %settings.name);
     async {
         let mut pass = CrawlPass::default();
@@ -71,7 +74,7 @@ pub async fn run(source: &Source, settings: &SourceSettings) -> CrawlPass {
         };
         let registry = source.registry_name();
         for repository in repositories {
-            match crawl_repository(source, settings, &registry, &repository).await {
+            match crawl_repository(source, settings, cache, &registry, &repository).await {
                 Ok((artifacts, issues)) => {
                     pass.issues.extend(issues);
                     pass.repositories.insert(repository, artifacts);
@@ -83,6 +86,7 @@ pub async fn run(source: &Source, settings: &SourceSettings) -> CrawlPass {
                 }
             }
         }
+        cache.end_pass();
         pass
     }
     .instrument(span)
@@ -105,6 +109,9 @@ struct Found {
     platform: Option<serde_json::Value>,
 }
 
+/// The image manifests a tagged digest leads to.
+type Resolution = Result<Vec<Resolved>, SourceError>;
+
 /// A manifest reached by resolving a tag: the image itself, or one child of an index.
 struct Resolved {
     manifest: FetchedManifest,
@@ -115,6 +122,7 @@ struct Resolved {
 async fn crawl_repository(
     source: &Source,
     settings: &SourceSettings,
+    cache: &CrawlCache,
     registry: &str,
     repository: &str,
 ) -> Result<(Vec<Artifact>, Vec<CrawlIssue>), SourceError> {
@@ -124,18 +132,37 @@ async fn crawl_repository(
         .into_iter()
         .filter(|tag| filter::is_crawled(&settings.tags, tag))
         .collect();
-    let resolved: Vec<(String, Result<Vec<Resolved>, SourceError>)> = stream::iter(tags)
+    // Tags → digests with one manifest HEAD each; then each distinct digest is resolved
+    // once, however many tags point to it.
+    let digests: Vec<(String, Result<String, SourceError>)> = stream::iter(tags)
         .map(|tag| async move {
-            let result = resolve_tag(source, repository, &tag).await;
-            (tag, result)
+            let digest = source.manifest_digest(repository, &tag).await;
+            (tag, digest)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut issues = Vec::new();
+    let mut tags_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (tag, digest) in digests {
+        match digest {
+            Ok(digest) => {
+                tags_of.entry(digest).or_default().insert(tag);
+            }
+            Err(error) => issues.push(issue(repository, Some(&tag), &error)),
+        }
+    }
+    let resolved: Vec<(BTreeSet<String>, Resolution)> = stream::iter(tags_of)
+        .map(|(digest, tags)| async move {
+            let result = resolve_digest(source, cache, repository, &digest).await;
+            (tags, result)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
 
-    let mut issues = Vec::new();
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
-    for (tag, result) in resolved {
+    for (tags, result) in resolved {
         match result {
             Ok(manifests) => {
                 for r in manifests {
@@ -148,15 +175,18 @@ async fn crawl_repository(
                             platform: r.platform,
                         })
                         .tags
-                        .insert(tag.clone());
+                        .extend(tags.iter().cloned());
                 }
             }
-            Err(error) => issues.push(issue(repository, Some(&tag), &error)),
+            Err(error) => {
+                let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+                issues.push(issue(repository, Some(&tags.join(",")), &error));
+            }
         }
     }
 
     let artifacts: Vec<Result<Artifact, CrawlIssue>> = stream::iter(found.into_values())
-        .map(|f| build_artifact(source, settings, registry, repository, f))
+        .map(|f| build_artifact(source, settings, cache, registry, repository, f))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -171,13 +201,14 @@ async fn crawl_repository(
     Ok((out, issues))
 }
 
-/// Resolves a tag to its image manifests, following image indexes to every child.
-async fn resolve_tag(
+/// Resolves a tagged digest to its image manifests, following image indexes to every child.
+async fn resolve_digest(
     source: &Source,
+    cache: &CrawlCache,
     repository: &str,
-    tag: &str,
+    digest: &str,
 ) -> Result<Vec<Resolved>, SourceError> {
-    let top = source.manifest(repository, tag).await?;
+    let top = manifest(source, cache, repository, digest).await?;
     let mut out = Vec::new();
     let mut pending = vec![(top, None::<String>, None::<serde_json::Value>, 0usize)];
     while let Some((fetched, index_digest, platform, depth)) = pending.pop() {
@@ -189,7 +220,7 @@ async fn resolve_tag(
             }),
             Manifest::Index(index) if depth < MAX_INDEX_DEPTH => {
                 for child in &index.manifests {
-                    let child_manifest = source.manifest(repository, &child.digest).await?;
+                    let child_manifest = manifest(source, cache, repository, &child.digest).await?;
                     let platform = child.platform.clone();
                     pending.push((
                         child_manifest,
@@ -211,10 +242,42 @@ async fn resolve_tag(
     Ok(out)
 }
 
+/// A manifest by digest, from the cache or else fetched (digest-verified) and cached.
+async fn manifest(
+    source: &Source,
+    cache: &CrawlCache,
+    repository: &str,
+    digest: &str,
+) -> Result<FetchedManifest, SourceError> {
+    if let Some(cached) = cache.manifest(digest) {
+        return Ok(cached);
+    }
+    let fetched = source.manifest(repository, digest).await?;
+    cache.insert_manifest(fetched.clone());
+    Ok(fetched)
+}
+
+/// A small blob by digest, from the cache or else fetched (capped, digest-verified) and cached.
+async fn small_blob(
+    source: &Source,
+    cache: &CrawlCache,
+    repository: &str,
+    digest: &str,
+    limit: u64,
+) -> Result<Bytes, SourceError> {
+    if let Some(cached) = cache.blob(digest) {
+        return Ok(cached);
+    }
+    let blob = source.blob(repository, digest, limit).await?;
+    cache.insert_blob(digest, blob.clone());
+    Ok(blob)
+}
+
 /// Fetches what mapping needs of one manifest: its config and any STAC-Item layers.
 async fn build_artifact(
     source: &Source,
     settings: &SourceSettings,
+    cache: &CrawlCache,
     registry: &str,
     repository: &str,
     found: Found,
@@ -236,8 +299,8 @@ async fn build_artifact(
             image.config.digest, image.config.size, settings.max_config_bytes
         )));
     } else {
-        let blob = source
-            .blob(repository, &image.config.digest, settings.max_config_bytes)
+        let limit = settings.max_config_bytes;
+        let blob = small_blob(source, cache, repository, &image.config.digest, limit)
             .await
             .map_err(|e| fail(&e))?;
         Some(blob)
@@ -255,8 +318,8 @@ async fn build_artifact(
                 layer.digest, layer.size, settings.max_config_bytes
             )));
         }
-        let blob = source
-            .blob(repository, &layer.digest, settings.max_config_bytes)
+        let limit = settings.max_config_bytes;
+        let blob = small_blob(source, cache, repository, &layer.digest, limit)
             .await
             .map_err(|e| fail(&e))?;
         layer_documents.insert(layer.digest.clone(), blob);

@@ -85,6 +85,18 @@ impl LayoutSource {
         Ok(tags)
     }
 
+    /// The digest a tag points to, from `index.json`.
+    pub fn manifest_digest(&self, repository: &str, tag: &str) -> Result<String, SourceError> {
+        self.references()?
+            .into_iter()
+            .find(|r| r.repository == repository && r.tag == tag)
+            .map(|r| r.digest)
+            .ok_or_else(|| SourceError::NotFound {
+                repository: repository.to_owned(),
+                what: tag.to_owned(),
+            })
+    }
+
     /// A manifest by tag or digest, digest-checked.
     pub fn manifest(
         &self,

@@ -171,6 +171,18 @@ impl Source {
         }
     }
 
+    /// The digest a tag points to, without fetching the manifest (`HEAD` on registries).
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<String, SourceError> {
+        match self {
+            Source::Registry(r) => r.manifest_digest(repository, tag).await,
+            Source::Layout(l) => l.manifest_digest(repository, tag),
+        }
+    }
+
     /// A whole blob, refused with [`SourceError::TooLarge`] above `limit` bytes, digest-checked.
     pub async fn blob(
         &self,

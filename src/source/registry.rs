@@ -219,6 +219,28 @@ impl RegistrySource {
         })
     }
 
+    /// The digest a tag points to, from a manifest `HEAD` (`Docker-Content-Digest`).
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<String, SourceError> {
+        let digest = self
+            .client
+            .fetch_manifest_digest(&self.reference(repository, tag), &self.auth)
+            .await
+            .map_err(|e| self.classify(repository, tag, e))?;
+        if manifest::is_sha256_digest(&digest) {
+            Ok(digest)
+        } else {
+            Err(SourceError::InvalidManifest {
+                repository: repository.to_owned(),
+                reference: tag.to_owned(),
+                reason: format!("registry gave the digest {digest:?}, not a sha256 digest"),
+            })
+        }
+    }
+
     /// A whole blob up to `limit` bytes, digest-checked.
     pub async fn blob(
         &self,

@@ -10,7 +10,8 @@ use stac_oci::source::{BlobBody, ByteRange, Manifest, Source, SourceError};
 
 use crate::support::registry::{OCI_INDEX, OCI_MANIFEST, TestRegistry, digest};
 
-fn settings(kind: SourceKind) -> SourceSettings {
+/// Settings for a test source of `kind`, every tag crawled.
+pub fn settings(kind: SourceKind) -> SourceSettings {
     SourceSettings {
         name: "test".to_owned(),
         kind,
@@ -28,7 +29,8 @@ fn settings(kind: SourceKind) -> SourceSettings {
     }
 }
 
-fn registry_settings(
+/// Settings for a registry source over `repositories`.
+pub fn registry_settings(
     registry: &TestRegistry,
     repositories: &[&str],
     credentials: Credentials,

@@ -1,0 +1,115 @@
+//! What one crawl pass keeps for the next: manifests and small blobs (configs, STAC
+//! Item layers) by digest. Content addressed, so an entry never goes stale; entries
+//! not reached during a pass are dropped when it ends.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use bytes::Bytes;
+
+use crate::source::FetchedManifest;
+
+/// Manifests and small blobs by digest, shared by the tasks of a pass.
+#[derive(Default)]
+pub struct CrawlCache {
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    manifests: HashMap<String, FetchedManifest>,
+    blobs: HashMap<String, Bytes>,
+    /// Digests reached during the current pass.
+    used: HashSet<String>,
+}
+
+impl CrawlCache {
+    /// The manifest with this digest, if an earlier fetch stored it.
+    pub fn manifest(&self, digest: &str) -> Option<FetchedManifest> {
+        let mut entries = self.lock();
+        let found = entries.manifests.get(digest).cloned();
+        entries.used.insert(digest.to_owned());
+        found
+    }
+
+    /// Stores a fetched (digest-verified) manifest.
+    pub fn insert_manifest(&self, manifest: FetchedManifest) {
+        let mut entries = self.lock();
+        entries.used.insert(manifest.digest.clone());
+        entries.manifests.insert(manifest.digest.clone(), manifest);
+    }
+
+    /// The blob with this digest, if an earlier fetch stored it.
+    pub fn blob(&self, digest: &str) -> Option<Bytes> {
+        let mut entries = self.lock();
+        let found = entries.blobs.get(digest).cloned();
+        entries.used.insert(digest.to_owned());
+        found
+    }
+
+    /// Stores a fetched (digest-verified) blob.
+    pub fn insert_blob(&self, digest: &str, bytes: Bytes) {
+        let mut entries = self.lock();
+        entries.used.insert(digest.to_owned());
+        entries.blobs.insert(digest.to_owned(), bytes);
+    }
+
+    /// Ends a pass: drops what it did not reach, so the cache holds only what is served.
+    pub fn end_pass(&self) {
+        let mut entries = self.lock();
+        let used = std::mem::take(&mut entries.used);
+        entries.manifests.retain(|digest, _| used.contains(digest));
+        entries.blobs.retain(|digest, _| used.contains(digest));
+    }
+
+    /// Numbers of cached manifests and blobs.
+    pub fn len(&self) -> (usize, usize) {
+        let entries = self.lock();
+        (entries.manifests.len(), entries.blobs.len())
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == (0, 0)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Manifest;
+
+    fn manifest(digest: &str) -> FetchedManifest {
+        let (manifest, media_type) =
+            Manifest::parse(br#"{"schemaVersion":2,"manifests":[]}"#, None).unwrap();
+        FetchedManifest {
+            digest: digest.to_owned(),
+            media_type,
+            manifest,
+        }
+    }
+
+    #[test]
+    fn keeps_what_the_last_pass_reached() {
+        let cache = CrawlCache::default();
+        cache.insert_manifest(manifest("sha256:a"));
+        cache.insert_manifest(manifest("sha256:b"));
+        cache.insert_blob("sha256:c", Bytes::from_static(b"{}"));
+        cache.end_pass();
+        assert_eq!(cache.len(), (2, 1));
+        // The next pass reaches only a and c.
+        assert!(cache.manifest("sha256:a").is_some());
+        assert_eq!(cache.blob("sha256:c").as_deref(), Some(&b"{}"[..]));
+        cache.end_pass();
+        assert_eq!(cache.len(), (1, 1));
+        assert!(cache.manifest("sha256:b").is_none());
+        cache.end_pass();
+        assert!(cache.is_empty());
+    }
+}

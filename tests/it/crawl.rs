@@ -1,0 +1,136 @@
+//! Incremental crawling against a real registry: unchanged digests are never fetched
+//! again (checked in the registry's own log), pushed tags appear, deleted ones go.
+
+use serde_json::json;
+use stac_oci::config::Credentials;
+use stac_oci::crawl::{self, CrawlCache};
+use stac_oci::source::Source;
+
+use crate::source::registry_settings;
+use crate::support::registry::{OCI_INDEX, OCI_MANIFEST, TestRegistry, digest};
+
+const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+
+/// Registry access-log lines of `method` requests to manifests or blobs.
+fn requests<'a>(log: &'a str, method: &str) -> Vec<&'a str> {
+    let needle = format!("\"{method} /v2/");
+    log.lines()
+        .filter(|l| l.contains(&needle) && (l.contains("/manifests/") || l.contains("/blobs/")))
+        .collect()
+}
+
+/// Each artifact as `repository@digest tags config-bytes`.
+fn summary(pass: &crawl::CrawlPass) -> Vec<String> {
+    pass.repositories
+        .iter()
+        .flat_map(|(repo, artifacts)| {
+            artifacts.iter().map(move |a| {
+                let config = a.config_blob.as_ref().map(|b| b.to_vec());
+                format!("{repo}@{} {:?} {config:?}", a.digest, a.tags)
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn second_pass_fetches_nothing_unchanged() {
+    let registry = TestRegistry::start().await;
+    let config = serde_json::to_vec(&json!({"title": "a package"})).unwrap();
+    for tag in ["v1", "latest"] {
+        registry
+            .push_artifact(
+                "pkg",
+                tag,
+                Some("application/vnd.example.pkg.v1"),
+                ("application/vnd.example.config.v1+json", &config),
+                &[("application/octet-stream", b"payload", Some("payload.bin"))],
+            )
+            .await;
+    }
+    let child = registry
+        .artifact_manifest(
+            "multi",
+            None,
+            (EMPTY, b"{}"),
+            &[("text/plain", b"child", None)],
+        )
+        .await;
+    let child_digest = registry
+        .push_manifest("multi", &digest(&child), OCI_MANIFEST, &child)
+        .await;
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX,
+        "manifests": [{"mediaType": OCI_MANIFEST, "digest": child_digest, "size": child.len()}]});
+    registry
+        .push_manifest(
+            "multi",
+            "v1",
+            OCI_INDEX,
+            &serde_json::to_vec(&index).unwrap(),
+        )
+        .await;
+
+    let settings = registry_settings(&registry, &["pkg", "multi"], Credentials::Anonymous);
+    let source = Source::new(&settings).unwrap();
+    let cache = CrawlCache::default();
+
+    let before = registry.log().len();
+    let first = crawl::run(&source, &settings, &cache).await;
+    assert!(first.issues.is_empty(), "{:?}", first.issues);
+    assert_eq!(first.artifact_count(), 2);
+    let log = registry.log();
+    let first_gets = requests(&log[before..], "GET");
+    // pkg: one manifest and one config; multi: the index and its child.
+    assert_eq!(first_gets.len(), 4, "{first_gets:#?}");
+
+    let before = log.len();
+    let second = crawl::run(&source, &settings, &cache).await;
+    assert_eq!(second.artifact_count(), 2);
+    assert_eq!(summary(&second), summary(&first));
+    let log = registry.log();
+    let delta = &log[before..];
+    assert_eq!(
+        requests(delta, "GET"),
+        Vec::<&str>::new(),
+        "a recrawl with no change fetched"
+    );
+    assert_eq!(
+        requests(delta, "HEAD").len(),
+        3,
+        "one manifest HEAD per tag:\n{delta}"
+    );
+
+    // A new tag of a new artifact is fetched (only it); a deleted one disappears.
+    registry
+        .push_artifact(
+            "pkg",
+            "v2",
+            None,
+            (EMPTY, b"{}"),
+            &[("text/plain", b"v2", None)],
+        )
+        .await;
+    let pkg_v1 = registry.manifest_digest("multi", "v1").await;
+    registry.delete_manifest("multi", &pkg_v1).await;
+    let before = registry.log().len();
+    let third = crawl::run(&source, &settings, &cache).await;
+    let log = registry.log();
+    let gets = requests(&log[before..], "GET");
+    assert_eq!(
+        gets.len(),
+        1,
+        "only the new manifest (its config is empty): {gets:#?}"
+    );
+    let pkg = &third.repositories["pkg"];
+    assert_eq!(pkg.len(), 2);
+    assert!(pkg.iter().any(|a| a.tags == ["v2"]));
+    assert!(
+        third.repositories["multi"].is_empty(),
+        "{:?}",
+        third.repositories["multi"]
+    );
+    assert_eq!(
+        cache.len().0,
+        2,
+        "the cache keeps only what is still tagged"
+    );
+}
