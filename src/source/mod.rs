@@ -4,8 +4,10 @@
 //! and opens blobs for streaming with an optional byte range for the asset proxy.
 
 pub mod blob;
+pub mod http;
 pub mod layout;
 pub mod manifest;
+pub mod metrics;
 pub mod registry;
 
 pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest};
@@ -140,6 +142,14 @@ impl Source {
         match self {
             Source::Registry(r) => r.registry_name(),
             Source::Layout(l) => l.registry_name(),
+        }
+    }
+
+    /// Counts of the requests made to a registry so far (`None` for layouts).
+    pub fn metrics(&self) -> Option<&std::sync::Arc<metrics::RegistryMetrics>> {
+        match self {
+            Source::Registry(r) => Some(r.metrics()),
+            Source::Layout(_) => None,
         }
     }
 

@@ -1,32 +1,52 @@
-//! OCI distribution registries through `oci-client`: token flow, tag and catalog paging,
-//! manifests, size-capped config blobs.
+//! OCI distribution registries: tag and catalog paging (`n`/`last` and `Link`),
+//! manifests by tag or digest (size-capped, digest-checked), size-capped config blobs,
+//! streamed asset blobs. Requests go through [`RegistryHttp`]; oci-client does only the
+//! token flow.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use globset::{Glob, GlobSetBuilder};
+use oci_client::Client;
 use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
 
-use super::blob::{BlobClient, describe_oci_error};
+use super::http::{RegistryHttp, reqwest_error_without_url, status_error, unreachable};
 use super::manifest::{self, Manifest};
-use super::{BlobBody, ByteRange, FetchedManifest, SourceError};
+use super::metrics::{RegistryMetrics, RequestKind};
+use super::{BlobBody, ByteRange, FetchedManifest, SourceError, blob};
 use crate::config::{Credentials, SourceKind, SourceSettings};
 
 /// Page size asked for when listing tags and the catalog.
 const PAGE_SIZE: usize = 1000;
+/// Manifests larger than this are refused (100,000 layers is about 20 MB).
+const MAX_MANIFEST_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A registry source.
 pub struct RegistrySource {
     name: String,
     registry: String,
     repositories: Vec<String>,
-    client: Arc<Client>,
-    auth: RegistryAuth,
-    blobs: BlobClient,
+    http: RegistryHttp,
+}
+
+/// A page of `/tags/list`.
+#[derive(Deserialize)]
+struct TagPage {
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+}
+
+/// A page of `/_catalog`.
+#[derive(Deserialize)]
+struct CatalogPage {
+    #[serde(default)]
+    repositories: Option<Vec<String>>,
 }
 
 impl RegistrySource {
@@ -71,20 +91,23 @@ impl RegistrySource {
         let mut base = url.clone();
         base.set_path("/");
         base.set_query(None);
-        let blobs = BlobClient::new(base, registry.clone(), client.clone(), auth.clone())?;
+        let http = RegistryHttp::new(base, registry.clone(), client, auth)?;
         Ok(RegistrySource {
             name: settings.name.clone(),
             registry,
             repositories: repositories.clone(),
-            client,
-            auth,
-            blobs,
+            http,
         })
     }
 
     /// `host:port` of the registry.
     pub fn registry_name(&self) -> String {
         self.registry.clone()
+    }
+
+    /// Counts of the requests made to the registry so far.
+    pub fn metrics(&self) -> &Arc<RegistryMetrics> {
+        self.http.metrics()
     }
 
     /// Configured repositories, globs expanded through `/v2/_catalog`.
@@ -107,12 +130,8 @@ impl RegistrySource {
                 source_name: self.name.clone(),
                 feature: format!("repository patterns: {e}"),
             })?;
-            names.extend(
-                self.catalog()
-                    .await?
-                    .into_iter()
-                    .filter(|name| set.is_match(name)),
-            );
+            let catalog = self.catalog().await?;
+            names.extend(catalog.into_iter().filter(|name| set.is_match(name)));
         }
         names.sort();
         names.dedup();
@@ -121,25 +140,21 @@ impl RegistrySource {
 
     /// Every repository of the registry's catalog, all pages.
     async fn catalog(&self) -> Result<Vec<String>, SourceError> {
-        let reference = self.reference("catalog", "latest");
-        let mut all = BTreeSet::new();
-        let mut last: Option<String> = None;
-        loop {
-            let page = self
-                .client
-                .catalog(&reference, &self.auth, Some(PAGE_SIZE), last.as_deref())
-                .await
-                .map_err(|e| match self.classify("_catalog", "the catalog", e) {
-                    SourceError::NotFound { .. } => SourceError::Unsupported {
-                        source_name: self.name.clone(),
-                        feature: "repository listing (/v2/_catalog)".to_owned(),
-                    },
-                    other => other,
-                })?;
-            match next_page(&mut all, page.repositories) {
-                Some(next) => last = Some(next),
-                None => return Ok(all.into_iter().collect()),
+        let unsupported = || SourceError::Unsupported {
+            source_name: self.name.clone(),
+            feature: "repository listing (/v2/_catalog)".to_owned(),
+        };
+        let first = format!("v2/_catalog?n={PAGE_SIZE}");
+        let pages = self.list(RequestKind::Catalog, "_catalog", first, |last| {
+            format!("v2/_catalog?n={PAGE_SIZE}&last={last}")
+        });
+        match pages.await {
+            Ok(names) => Ok(names),
+            Err(SourceError::NotFound { .. }) => Err(unsupported()),
+            Err(SourceError::Unreachable { reason, .. }) if reason.contains("405") => {
+                Err(unsupported())
             }
+            Err(other) => Err(other),
         }
     }
 
@@ -148,27 +163,96 @@ impl RegistrySource {
         self.tags_paged(repository, PAGE_SIZE).await
     }
 
-    /// All tags, asking `page_size` at a time until a page brings nothing new.
+    /// All tags, asking `page_size` at a time, following `Link` headers where given and
+    /// else `last`, until a page brings nothing new.
     pub async fn tags_paged(
         &self,
         repository: &str,
         page_size: usize,
     ) -> Result<Vec<String>, SourceError> {
-        let reference = self.reference(repository, "latest");
+        check_name(repository)?;
+        let first = format!("v2/{repository}/tags/list?n={page_size}");
+        self.list(RequestKind::Tags, repository, first, |last| {
+            format!("v2/{repository}/tags/list?n={page_size}&last={last}")
+        })
+        .await
+    }
+
+    /// Pages through a listing (`tags` or `repositories`), sorted and deduplicated.
+    async fn list(
+        &self,
+        kind: RequestKind,
+        repository: &str,
+        first: String,
+        after: impl Fn(&str) -> String,
+    ) -> Result<Vec<String>, SourceError> {
         let mut all = BTreeSet::new();
-        let mut last: Option<String> = None;
+        let mut path = first;
         loop {
-            let page = self
-                .client
-                .list_tags(&reference, &self.auth, Some(page_size), last.as_deref())
-                .await
-                .map_err(|e| self.classify(repository, "repository", e))?;
-            match next_page(&mut all, page.tags) {
-                Some(next) => last = Some(next),
-                None => break,
+            let response = self
+                .http
+                .send(kind, repository, Method::GET, &path, HeaderMap::new())
+                .await?;
+            if response.status() != StatusCode::OK {
+                return Err(status_error(response.status(), repository, kind.label()));
             }
+            let link = next_link(response.headers());
+            let body = read_limited(response, repository, MAX_MANIFEST_BYTES, kind.label()).await?;
+            let page: Vec<String> = match kind {
+                RequestKind::Catalog => serde_json::from_slice::<CatalogPage>(&body)
+                    .map(|p| p.repositories.unwrap_or_default()),
+                _ => serde_json::from_slice::<TagPage>(&body).map(|p| p.tags.unwrap_or_default()),
+            }
+            .map_err(|e| {
+                unreachable(
+                    repository,
+                    &format!("invalid {} listing: {e}", kind.label()),
+                )
+            })?;
+            let Some(last) = next_page(&mut all, page) else {
+                break;
+            };
+            path = match link {
+                Some(link) => link,
+                None => after(&url_encode(&last)),
+            };
         }
         Ok(all.into_iter().collect())
+    }
+
+    /// The digest a tag points to, from a manifest `HEAD` (`Docker-Content-Digest`),
+    /// falling back to hashing the manifest when the registry does not send it.
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<String, SourceError> {
+        check_name(repository)?;
+        check_reference(repository, tag)?;
+        let path = format!("v2/{repository}/manifests/{tag}");
+        let response = self
+            .http
+            .send(
+                RequestKind::ManifestHead,
+                repository,
+                Method::HEAD,
+                &path,
+                accept_manifests(),
+            )
+            .await?;
+        if response.status() != StatusCode::OK {
+            return Err(status_error(response.status(), repository, tag));
+        }
+        let header = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .filter(|d| manifest::is_sha256_digest(d))
+            .map(str::to_owned);
+        match header {
+            Some(digest) => Ok(digest),
+            None => Ok(self.manifest(repository, tag).await?.digest),
+        }
     }
 
     /// A manifest by tag or digest.
@@ -177,68 +261,48 @@ impl RegistrySource {
         repository: &str,
         reference: &str,
     ) -> Result<FetchedManifest, SourceError> {
-        let is_digest = reference.contains(':');
-        if is_digest && !manifest::is_sha256_digest(reference) {
-            return Err(SourceError::InvalidManifest {
-                repository: repository.to_owned(),
-                reference: reference.to_owned(),
-                reason: "only sha256 digests are supported".to_owned(),
-            });
-        }
-        let oci_ref = if is_digest {
-            Reference::with_digest(
-                self.registry.clone(),
-                repository.to_owned(),
-                reference.to_owned(),
+        check_name(repository)?;
+        check_reference(repository, reference)?;
+        let path = format!("v2/{repository}/manifests/{reference}");
+        let response = self
+            .http
+            .send(
+                RequestKind::ManifestGet,
+                repository,
+                Method::GET,
+                &path,
+                accept_manifests(),
             )
-        } else {
-            self.reference(repository, reference)
-        };
-        let (bytes, _) = self
-            .client
-            .pull_manifest_raw(&oci_ref, &self.auth, manifest::ACCEPTED)
-            .await
-            .map_err(|e| self.classify(repository, reference, e))?;
+            .await?;
+        if response.status() != StatusCode::OK {
+            return Err(status_error(response.status(), repository, reference));
+        }
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = read_limited(response, repository, MAX_MANIFEST_BYTES, reference).await?;
         let digest = manifest::sha256_digest(&bytes);
-        if is_digest && digest != reference {
+        if reference.contains(':') && digest != reference {
             return Err(SourceError::DigestMismatch {
                 repository: repository.to_owned(),
                 digest: reference.to_owned(),
             });
         }
         let (manifest, media_type) =
-            Manifest::parse(&bytes, None).map_err(|reason| SourceError::InvalidManifest {
-                repository: repository.to_owned(),
-                reference: reference.to_owned(),
-                reason,
+            Manifest::parse(&bytes, content_type.as_deref()).map_err(|reason| {
+                SourceError::InvalidManifest {
+                    repository: repository.to_owned(),
+                    reference: reference.to_owned(),
+                    reason,
+                }
             })?;
         Ok(FetchedManifest {
             digest,
             media_type,
             manifest,
         })
-    }
-
-    /// The digest a tag points to, from a manifest `HEAD` (`Docker-Content-Digest`).
-    pub async fn manifest_digest(
-        &self,
-        repository: &str,
-        tag: &str,
-    ) -> Result<String, SourceError> {
-        let digest = self
-            .client
-            .fetch_manifest_digest(&self.reference(repository, tag), &self.auth)
-            .await
-            .map_err(|e| self.classify(repository, tag, e))?;
-        if manifest::is_sha256_digest(&digest) {
-            Ok(digest)
-        } else {
-            Err(SourceError::InvalidManifest {
-                repository: repository.to_owned(),
-                reference: tag.to_owned(),
-                reason: format!("registry gave the digest {digest:?}, not a sha256 digest"),
-            })
-        }
     }
 
     /// A whole blob up to `limit` bytes, digest-checked.
@@ -248,8 +312,9 @@ impl RegistrySource {
         digest: &str,
         limit: u64,
     ) -> Result<Bytes, SourceError> {
-        self.check_digest_form(repository, digest)?;
-        let bytes = self.blobs.read_capped(repository, digest, limit).await?;
+        check_name(repository)?;
+        check_digest(repository, digest)?;
+        let bytes = blob::read_capped(&self.http, repository, digest, limit).await?;
         if manifest::sha256_digest(&bytes) != digest {
             return Err(SourceError::DigestMismatch {
                 repository: repository.to_owned(),
@@ -267,77 +332,70 @@ impl RegistrySource {
         size: u64,
         range: Option<ByteRange>,
     ) -> Result<BlobBody, SourceError> {
-        self.check_digest_form(repository, digest)?;
-        self.blobs.open(repository, digest, size, range).await
+        check_name(repository)?;
+        check_digest(repository, digest)?;
+        blob::open(&self.http, repository, digest, size, range).await
     }
+}
 
-    fn check_digest_form(&self, repository: &str, digest: &str) -> Result<(), SourceError> {
-        if manifest::is_sha256_digest(digest) {
-            Ok(())
-        } else {
-            Err(SourceError::NotFound {
-                repository: repository.to_owned(),
-                what: format!("blob {digest:?}"),
+/// `Accept` for every manifest and index media type we read.
+fn accept_manifests() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&manifest::ACCEPTED.join(", ")) {
+        headers.insert(header::ACCEPT, value);
+    }
+    headers
+}
+
+/// Reads a response body, refusing it above `limit` bytes.
+async fn read_limited(
+    response: reqwest::Response,
+    repository: &str,
+    limit: u64,
+    what: &str,
+) -> Result<Vec<u8>, SourceError> {
+    let too_large = || SourceError::InvalidManifest {
+        repository: repository.to_owned(),
+        reference: what.to_owned(),
+        reason: format!("response over the {limit}-byte limit"),
+    };
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            unreachable(
+                repository,
+                &format!("reading {what}: {}", reqwest_error_without_url(&e)),
+            )
+        })?;
+        body.extend_from_slice(&chunk);
+        if body.len() as u64 > limit {
+            return Err(too_large());
+        }
+    }
+    Ok(body)
+}
+
+/// The target of a `Link: <…>; rel="next"` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|value| {
+            value.split(',').find_map(|part| {
+                let (target, params) = part.split_once(';')?;
+                let is_next = params.split(';').any(|p| {
+                    let p = p.trim().replace(' ', "");
+                    p == "rel=\"next\"" || p == "rel=next"
+                });
+                let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+                is_next.then(|| target.trim_start_matches('/').to_owned())
             })
-        }
-    }
-
-    fn reference(&self, repository: &str, tag: &str) -> Reference {
-        Reference::with_tag(self.registry.clone(), repository.to_owned(), tag.to_owned())
-    }
-
-    /// Maps an oci-client failure to a [`SourceError`] naming the repository and reference.
-    fn classify(&self, repository: &str, what: &str, e: OciDistributionError) -> SourceError {
-        let not_found = || SourceError::NotFound {
-            repository: repository.to_owned(),
-            what: what.to_owned(),
-        };
-        let denied = || SourceError::Denied {
-            repository: repository.to_owned(),
-        };
-        match &e {
-            OciDistributionError::ImageManifestNotFoundError(_) => not_found(),
-            OciDistributionError::UnauthorizedError { .. }
-            | OciDistributionError::AuthenticationFailure(_) => denied(),
-            OciDistributionError::ServerError { code: 404, .. } => not_found(),
-            OciDistributionError::ServerError {
-                code: 401 | 403, ..
-            } => denied(),
-            OciDistributionError::RegistryError { envelope, .. } => {
-                let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-                if codes.iter().any(|c| {
-                    matches!(
-                        c,
-                        OciErrorCode::ManifestUnknown
-                            | OciErrorCode::NameUnknown
-                            | OciErrorCode::NotFound
-                            | OciErrorCode::BlobUnknown
-                    )
-                }) {
-                    not_found()
-                } else if codes
-                    .iter()
-                    .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-                {
-                    denied()
-                } else if codes.iter().any(|c| matches!(c, OciErrorCode::Unsupported)) {
-                    SourceError::Unsupported {
-                        source_name: self.name.clone(),
-                        feature: what.to_owned(),
-                    }
-                } else {
-                    SourceError::Unreachable {
-                        repository: repository.to_owned(),
-                        reason: describe_oci_error(&e),
-                    }
-                }
-            }
-            _ => SourceError::Unreachable {
-                repository: repository.to_owned(),
-                reason: describe_oci_error(&e),
-            },
-        }
-    }
+        })
 }
 
 /// Adds a listing page to `all`; returns the `last` to ask the next page from, or
@@ -352,11 +410,69 @@ fn next_page(all: &mut BTreeSet<String>, page: Vec<String>) -> Option<String> {
     if new { last } else { None }
 }
 
+/// Percent-encodes a query value (tags and repository names are nearly always plain).
+fn url_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// Repository names as the distribution spec allows them: lowercase path components.
+fn check_name(repository: &str) -> Result<(), SourceError> {
+    let valid = !repository.is_empty()
+        && repository.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err(SourceError::NotFound {
+            repository: repository.to_owned(),
+            what: "repository".to_owned(),
+        })
+    }
+}
+
+/// A tag (`[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`) or a sha256 digest.
+fn check_reference(repository: &str, reference: &str) -> Result<(), SourceError> {
+    if reference.contains(':') {
+        return check_digest(repository, reference);
+    }
+    let valid = !reference.is_empty()
+        && reference.len() <= 128
+        && !reference.starts_with(['.', '-'])
+        && reference
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(SourceError::NotFound {
+            repository: repository.to_owned(),
+            what: format!("tag {reference:?}"),
+        })
+    }
+}
+
+fn check_digest(repository: &str, digest: &str) -> Result<(), SourceError> {
+    if manifest::is_sha256_digest(digest) {
+        Ok(())
+    } else {
+        Err(SourceError::NotFound {
+            repository: repository.to_owned(),
+            what: format!("digest {digest:?}"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
-    use super::next_page;
+    use super::*;
 
     #[test]
     fn paging_stops_when_nothing_new() {
@@ -372,5 +488,38 @@ mod tests {
             None
         );
         assert_eq!(all.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn link_headers() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(next_link(&headers), None);
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static("</v2/eo/data/tags/list?last=v2&n=2>; rel=\"next\""),
+        );
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("v2/eo/data/tags/list?last=v2&n=2")
+        );
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static("</v2/x>; rel=\"prev\""),
+        );
+        assert_eq!(next_link(&headers), None);
+    }
+
+    #[test]
+    fn names_and_references() {
+        assert!(check_name("pastis-2433").is_ok());
+        assert!(check_name("org/eo/s2_l2a.v1").is_ok());
+        for bad in ["", "A", "x/../y", "x//y", "x?y", "x%2fy", "/x"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        assert!(check_reference("r", "v1.0").is_ok());
+        assert!(check_reference("r", &manifest::sha256_digest(b"x")).is_ok());
+        for bad in ["", "-x", ".x", "a/b", "a?b", "sha256:zz", &"t".repeat(129)] {
+            assert!(check_reference("r", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use serde_json::json;
 use stac_oci::config::Credentials;
 use stac_oci::crawl::{self, CrawlCache};
 use stac_oci::source::Source;
+use stac_oci::source::metrics::RequestKind;
 
 use crate::source::registry_settings;
 use crate::support::registry::{OCI_INDEX, OCI_MANIFEST, TestRegistry, digest};
@@ -82,8 +83,19 @@ async fn second_pass_fetches_nothing_unchanged() {
     // pkg: one manifest and one config; multi: the index and its child.
     assert_eq!(first_gets.len(), 4, "{first_gets:#?}");
 
+    let metrics = source.metrics().unwrap().clone();
+    let gets = |m: &stac_oci::source::metrics::RegistryMetrics| {
+        m.total(RequestKind::ManifestGet) + m.total(RequestKind::Blob)
+    };
+    assert_eq!(gets(&metrics), 4, "{:?}", metrics.snapshot());
     let before = log.len();
     let second = crawl::run(&source, &settings, &cache).await;
+    assert_eq!(
+        gets(&metrics),
+        4,
+        "the gateway's own count: {:?}",
+        metrics.snapshot()
+    );
     assert_eq!(second.artifact_count(), 2);
     assert_eq!(summary(&second), summary(&first));
     let log = registry.log();
@@ -133,4 +145,35 @@ async fn second_pass_fetches_nothing_unchanged() {
         2,
         "the cache keeps only what is still tagged"
     );
+}
+
+#[tokio::test]
+async fn too_many_requests_are_retried_after_the_wait_asked() {
+    let registry = TestRegistry::start().await;
+    registry
+        .push_artifact(
+            "pkg",
+            "v1",
+            None,
+            (EMPTY, b"{}"),
+            &[("text/plain", b"x", None)],
+        )
+        .await;
+    let front = crate::support::flaky::start(&registry.url, 2).await;
+    let settings = crate::source::settings(stac_oci::config::SourceKind::Registry {
+        url: front.url.parse().unwrap(),
+        repositories: vec!["pkg".into()],
+        credentials: Credentials::Anonymous,
+    });
+    let source = Source::new(&settings).unwrap();
+    let pass = crawl::run(&source, &settings, &CrawlCache::default()).await;
+    assert!(pass.issues.is_empty(), "{:?}", pass.issues);
+    assert_eq!(pass.artifact_count(), 1);
+    let metrics = source.metrics().unwrap().snapshot();
+    let refused: u64 = metrics
+        .iter()
+        .filter(|(_, s, _)| *s == 429)
+        .map(|(_, _, n)| n)
+        .sum();
+    assert_eq!(refused, 2, "{metrics:?}");
 }

@@ -1,5 +1,6 @@
 //! Test harness: a real registry, fixtures pushed to it, the gateway binary.
 
 pub mod fixtures;
+pub mod flaky;
 pub mod gateway;
 pub mod registry;
