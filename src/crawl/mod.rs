@@ -24,6 +24,8 @@ use status::CrawlIssue;
 const CONCURRENCY: usize = 8;
 /// Deepest nesting of image indexes followed.
 const MAX_INDEX_DEPTH: usize = 2;
+/// Artifacts with more layers than this are a crawl error.
+const MAX_LAYERS: usize = 10_000;
 /// Most STAC-Item layers fetched per artifact.
 const MAX_LAYER_DOCUMENTS: usize = 64;
 /// Media type of the OCI empty descriptor's blob (`{}`).
@@ -291,6 +293,12 @@ async fn build_artifact(
     };
     let digest = found.manifest.digest;
     let fail = |error: &dyn std::fmt::Display| issue(repository, Some(&digest), error);
+    if image.layers.len() > MAX_LAYERS {
+        return Err(fail(&format!(
+            "{} layers, over the {MAX_LAYERS}-layer limit",
+            image.layers.len()
+        )));
+    }
     let config_blob = if image.config.media_type == EMPTY_CONFIG || image.config.size <= 2 {
         None
     } else if image.config.size > settings.max_config_bytes {

@@ -126,6 +126,8 @@ pub struct Draft {
     pub time: ItemTime,
     /// Its lon/lat bbox, for the Collection's extent.
     pub bbox: Option<[f64; 4]>,
+    /// Next numeric suffix to try per asset key base, so naming n clashing assets is O(n).
+    key_suffixes: HashMap<String, usize>,
 }
 
 impl Draft {
@@ -147,6 +149,7 @@ impl Draft {
             tags: ctx.tags(),
             time: ItemTime::Unknown,
             bbox: None,
+            key_suffixes: HashMap::new(),
         };
         draft.set_time(ItemTime::Unknown);
         draft
@@ -207,13 +210,13 @@ impl Draft {
     }
 
     /// A URL-safe asset key not yet used in this Item.
-    fn free_key(&self, wanted: &str, digest: &str) -> String {
+    fn free_key(&mut self, wanted: &str, digest: &str) -> String {
         let base = sanitize(wanted).unwrap_or_else(|| digest_hex(digest, 12));
         let mut key = base.clone();
-        let mut n = 2;
+        let n = self.key_suffixes.entry(base.clone()).or_insert(2);
         while self.assets.contains_key(&key) {
             key = format!("{base}-{n}");
-            n += 1;
+            *n += 1;
         }
         key
     }

@@ -73,6 +73,12 @@ pub fn find(config: &Value) -> Result<Option<&str>, String> {
     let Some(object) = config.as_object() else {
         return Ok(None);
     };
+    if let Some((name, _)) = object
+        .iter()
+        .find(|(name, v)| INDEX_NAMES.contains(&name.as_str()) && !v.is_array() && !v.is_null())
+    {
+        return Err(format!("config: {name:?} must be an array of partitions"));
+    }
     let mut found = object.iter().filter_map(|(name, value)| {
         let elements = value.as_array()?;
         let names_layer = |e: &Value| {

@@ -115,7 +115,7 @@ impl LayoutSource {
                     what: reference.to_owned(),
                 })?
         };
-        let bytes = self.blob(repository, &digest, MAX_MANIFEST_BYTES)?;
+        let bytes = self.blob(repository, &digest, manifest::MAX_MANIFEST_BYTES)?;
         let (manifest, media_type) =
             Manifest::parse(&bytes, None).map_err(|reason| SourceError::InvalidManifest {
                 repository: repository.to_owned(),
@@ -247,9 +247,6 @@ impl LayoutSource {
         }
     }
 }
-
-/// Manifests in a layout larger than this are refused.
-const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The repository, tag and digest an `index.json` entry names, if it has a valid name.
 fn named_ref(descriptor: &Descriptor, default_repository: &str) -> Option<NamedRef> {

@@ -12,6 +12,8 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Media type of a Docker manifest list.
 pub const DOCKER_INDEX: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Manifests and indexes larger than this are refused (about 80,000 layers).
+pub const MAX_MANIFEST_BYTES: u64 = 8 * 1024 * 1024;
 /// Media types we ask registries for, manifests and indexes alike.
 pub const ACCEPTED: &[&str] = &[OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_INDEX];
 

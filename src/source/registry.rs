@@ -24,8 +24,6 @@ use crate::config::{Credentials, SourceKind, SourceSettings};
 
 /// Page size asked for when listing tags and the catalog.
 const PAGE_SIZE: usize = 1000;
-/// Manifests larger than this are refused (100,000 layers is about 20 MB).
-const MAX_MANIFEST_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A registry source.
 pub struct RegistrySource {
@@ -197,7 +195,13 @@ impl RegistrySource {
                 return Err(status_error(response.status(), repository, kind.label()));
             }
             let link = next_link(response.headers());
-            let body = read_limited(response, repository, MAX_MANIFEST_BYTES, kind.label()).await?;
+            let body = read_limited(
+                response,
+                repository,
+                manifest::MAX_MANIFEST_BYTES,
+                kind.label(),
+            )
+            .await?;
             let page: Vec<String> = match kind {
                 RequestKind::Catalog => serde_json::from_slice::<CatalogPage>(&body)
                     .map(|p| p.repositories.unwrap_or_default()),
@@ -282,7 +286,13 @@ impl RegistrySource {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = read_limited(response, repository, MAX_MANIFEST_BYTES, reference).await?;
+        let bytes = read_limited(
+            response,
+            repository,
+            manifest::MAX_MANIFEST_BYTES,
+            reference,
+        )
+        .await?;
         let digest = manifest::sha256_digest(&bytes);
         if reference.contains(':') && digest != reference {
             return Err(SourceError::DigestMismatch {

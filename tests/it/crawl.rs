@@ -177,3 +177,163 @@ async fn too_many_requests_are_retried_after_the_wait_asked() {
         .sum();
     assert_eq!(refused, 2, "{metrics:?}");
 }
+
+/// Writes an OCI image layout whose `index.json` names `manifests` (raw bytes, tag) in
+/// repository `broken`; returns the manifests' digests.
+fn broken_layout(dir: &std::path::Path, manifests: &[(&[u8], &str)]) -> Vec<String> {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let write = |bytes: &[u8]| {
+        let d = digest(bytes);
+        std::fs::write(blobs.join(d.trim_start_matches("sha256:")), bytes).unwrap();
+        d
+    };
+    write(b"{}");
+    write(b"fine");
+    let mut entries = Vec::new();
+    let mut digests = Vec::new();
+    for (bytes, tag) in manifests {
+        let d = write(bytes);
+        entries.push(
+            json!({"mediaType": OCI_MANIFEST, "digest": d, "size": bytes.len(),
+            "annotations": {"org.opencontainers.image.ref.name": format!("broken:{tag}")}}),
+        );
+        digests.push(d);
+    }
+    let index = json!({"schemaVersion": 2, "manifests": entries});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    digests
+}
+
+/// An OCI manifest with an empty config and `layers` copies of one small layer.
+fn manifest_with_layers(layers: usize) -> Vec<u8> {
+    let layer = json!({"mediaType": "text/plain", "digest": digest(b"fine"), "size": 4});
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.example.v1",
+        "config": {"mediaType": EMPTY, "digest": digest(b"{}"), "size": 2},
+        "layers": vec![layer; layers],
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_artifacts_are_named_errors_and_the_rest_is_indexed() {
+    use crate::support::fixtures::{IMAGE_CONFIG, PASTIS_TYPE, TAR};
+    let registry = TestRegistry::start().await;
+    let kind = Some("application/vnd.example.v1");
+    let fine = [("text/plain", &b"fine"[..], Some("fine.txt"))];
+    registry
+        .push_artifact("mixed", "good", kind, (EMPTY, b"{}"), &fine)
+        .await;
+    let json_config = "application/vnd.example.config.v1+json";
+    let mut bad = Vec::new();
+    let not_json = (json_config, &b"{not json"[..]);
+    bad.push(
+        registry
+            .push_artifact("mixed", "not-json", kind, not_json, &fine)
+            .await,
+    );
+    let wrong = br#"{"patches": "oops", "dates": 7}"#;
+    let wrong_types = (IMAGE_CONFIG, &wrong[..]);
+    let layers = [(TAR, &b"tar"[..], None)];
+    bad.push(
+        registry
+            .push_artifact(
+                "mixed",
+                "wrong-types",
+                Some(PASTIS_TYPE),
+                wrong_types,
+                &layers,
+            )
+            .await,
+    );
+    let mut huge = vec![b' '; 50 * 1024 * 1024];
+    huge[0] = b'{';
+    *huge.last_mut().unwrap() = b'}';
+    bad.push(
+        registry
+            .push_artifact("mixed", "huge-config", kind, (json_config, &huge), &fine)
+            .await,
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let wrong_shape = br#"{"schemaVersion": 2, "config": {"mediaType": 1}, "layers": "x"}"#;
+    let broken = broken_layout(
+        dir.path(),
+        &[
+            (&manifest_with_layers(1), "good"),
+            (b"{ not json", "not-json"),
+            (wrong_shape, "wrong-shape"),
+            (&manifest_with_layers(100_000), "many-layers"),
+            (&manifest_with_layers(10_001), "over-layer-cap"),
+        ],
+    );
+    let gateway = crate::support::gateway::Gateway::start(&format!(
+        r#"
+[[sources]]
+name = "registry"
+registry = "{}"
+repositories = ["mixed"]
+
+[[sources]]
+name = "layout"
+layout = "{}"
+repository = "broken"
+"#,
+        registry.url,
+        dir.path().display()
+    ))
+    .await;
+    let client = reqwest::Client::new();
+    let status: serde_json::Value = client
+        .get(format!("{}/status", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let errors: Vec<String> = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.to_string())
+        })
+        .collect();
+    for (digest, what) in bad.iter().zip(["invalid JSON", "patches", "limit"]) {
+        let named: Vec<&String> = errors
+            .iter()
+            .filter(|e| e.contains(digest.as_str()))
+            .collect();
+        assert_eq!(named.len(), 1, "one error for {digest}: {errors:#?}");
+        assert!(named[0].contains(what), "{what}: {named:?}");
+    }
+    for (tag, what) in [
+        ("not-json", "not JSON"),
+        ("wrong-shape", "invalid"),
+        ("many-layers", "limit"),
+    ] {
+        let named: Vec<&String> = errors.iter().filter(|e| e.contains(tag)).collect();
+        assert_eq!(named.len(), 1, "one error for {tag}: {errors:#?}");
+        assert!(named[0].contains(what), "{what}: {named:?}");
+    }
+    assert_eq!(errors.len(), 7, "{errors:#?}");
+    for collection in ["mixed", "broken"] {
+        let url = format!("{}/collections/{collection}/items", gateway.url);
+        let page: serde_json::Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        let tags: Vec<&serde_json::Value> = page["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| &f["properties"]["oci:tags"])
+            .collect();
+        assert_eq!(tags, [&json!(["good"])], "{collection}: {page}");
+    }
+    let _ = broken;
+}
