@@ -337,3 +337,68 @@ repository = "broken"
     }
     let _ = broken;
 }
+
+/// Polls `url` until `done` holds for its JSON, for at most 30 s.
+async fn eventually(url: &str, what: &str, done: impl Fn(&serde_json::Value) -> bool) {
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let value: serde_json::Value = match client.get(url).send().await {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        };
+        if done(&value) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: last {value}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_outage_keeps_the_last_snapshot_then_catches_up() {
+    let mut registry = TestRegistry::start().await;
+    let fine = [("text/plain", &b"fine"[..], Some("fine.txt"))];
+    let kind = Some("application/vnd.example.v1");
+    registry
+        .push_artifact("pkg", "v1", kind, (EMPTY, b"{}"), &fine)
+        .await;
+    let gateway = crate::support::gateway::Gateway::start(&format!(
+        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\ninterval = \"1s\"\n",
+        registry.url
+    ))
+    .await;
+    let items = format!("{}/collections/pkg/items", gateway.url);
+    let status = format!("{}/status", gateway.url);
+    let matched = |n: u64| move |v: &serde_json::Value| v["numberMatched"] == n;
+    eventually(&items, "first crawl", matched(1)).await;
+
+    registry.stop();
+    eventually(&status, "the outage is reported", |s| {
+        s["sources"][0]["errors"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty())
+    })
+    .await;
+    let page: serde_json::Value = reqwest::get(&items).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        page["numberMatched"], 1,
+        "the last good snapshot is still served: {page}"
+    );
+
+    registry.restart().await;
+    registry
+        .push_artifact(
+            "pkg",
+            "v2",
+            kind,
+            (EMPTY, b"{}"),
+            &[("text/plain", b"v2", None)],
+        )
+        .await;
+    eventually(&items, "caught up after the restart", matched(2)).await;
+    eventually(&status, "errors cleared", |s| {
+        s["sources"][0]["state"] == "ok"
+    })
+    .await;
+}

@@ -63,15 +63,7 @@ impl TestRegistry {
         );
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(registry_binary())
-            .arg("serve")
-            .arg(&config_path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry must be installed (Debian package docker-registry)");
+        let child = spawn_registry(dir.path());
         let registry = TestRegistry {
             url: format!("http://{host}"),
             host,
@@ -82,6 +74,19 @@ impl TestRegistry {
         };
         registry.wait_ready().await;
         registry
+    }
+
+    /// Stops the registry process (its storage stays).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the registry again on the same port with the same storage.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.child = spawn_registry(self.dir.path());
+        self.wait_ready().await;
     }
 
     async fn wait_ready(&self) {
@@ -279,6 +284,23 @@ impl Drop for TestRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `docker-registry serve` on the config in `dir`, appending to its log there.
+fn spawn_registry(dir: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("registry.log"))
+        .unwrap();
+    Command::new(registry_binary())
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("docker-registry must be installed (Debian package docker-registry)")
 }
 
 /// Media type of an OCI image manifest.
