@@ -37,4 +37,20 @@ pub struct Artifact {
     pub index_digest: Option<String>,
     /// Platform of this manifest in its index, if any.
     pub platform: Option<serde_json::Value>,
+    /// Artifacts that refer to this one (signatures, SBOMs, attestations).
+    pub referrers: Vec<Referrer>,
+}
+
+/// An artifact whose `subject` is another one: found through the referrers API or the
+/// `sha256-<hex>` fallback tag.
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    /// `sha256:…` of the referrer's manifest.
+    pub digest: String,
+    /// Its `artifactType` (or config media type).
+    pub artifact_type: Option<String>,
+    /// Its layers (the signature, the SBOM document…).
+    pub layers: Vec<Descriptor>,
+    /// Its manifest annotations.
+    pub annotations: BTreeMap<String, String>,
 }

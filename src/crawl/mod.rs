@@ -5,9 +5,10 @@
 mod artifact;
 pub mod cache;
 pub mod filter;
+mod referrers;
 pub mod status;
 
-pub use artifact::Artifact;
+pub use artifact::{Artifact, Referrer};
 pub use cache::CrawlCache;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -128,9 +129,13 @@ async fn crawl_repository(
     registry: &str,
     repository: &str,
 ) -> Result<(Vec<Artifact>, Vec<CrawlIssue>), SourceError> {
-    let tags: Vec<String> = source
-        .tags(repository)
-        .await?
+    let all_tags = source.tags(repository).await?;
+    let fallback_tags: BTreeSet<String> = all_tags
+        .iter()
+        .filter(|tag| filter::is_referrer_fallback_tag(tag))
+        .cloned()
+        .collect();
+    let tags: Vec<String> = all_tags
         .into_iter()
         .filter(|tag| filter::is_crawled(&settings.tags, tag))
         .collect();
@@ -187,8 +192,9 @@ async fn crawl_repository(
         }
     }
 
+    let lookup = referrers::Lookup::new(source, cache, repository, fallback_tags);
     let artifacts: Vec<Result<Artifact, CrawlIssue>> = stream::iter(found.into_values())
-        .map(|f| build_artifact(source, settings, cache, registry, repository, f))
+        .map(|f| build_artifact(source, settings, cache, &lookup, registry, repository, f))
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
@@ -245,7 +251,7 @@ async fn resolve_digest(
 }
 
 /// A manifest by digest, from the cache or else fetched (digest-verified) and cached.
-async fn manifest(
+pub(crate) async fn manifest(
     source: &Source,
     cache: &CrawlCache,
     repository: &str,
@@ -280,6 +286,7 @@ async fn build_artifact(
     source: &Source,
     settings: &SourceSettings,
     cache: &CrawlCache,
+    lookup: &referrers::Lookup<'_>,
     registry: &str,
     repository: &str,
     found: Found,
@@ -351,6 +358,7 @@ async fn build_artifact(
         annotations: image.annotations,
         index_digest: found.index_digest,
         platform: found.platform,
+        referrers: lookup.find(&digest).await,
     })
 }
 

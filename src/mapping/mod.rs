@@ -34,6 +34,7 @@ mod ids;
 mod layer_item;
 mod partition;
 mod provenance;
+mod referrers;
 mod stac_config;
 mod time;
 
@@ -195,15 +196,23 @@ struct Mapped {
 /// One artifact through the rule chain.
 fn map_artifact(artifact: &Artifact, options: &MappingOptions) -> Result<Mapped, String> {
     let mut ctx = Context::new(artifact, options);
+    let mut mapped = map_by_rules(&mut ctx)?;
+    referrers::attach(&ctx, &mut mapped.drafts);
+    Ok(mapped)
+}
+
+/// The first of the mapping rules that applies to the artifact.
+fn map_by_rules(ctx: &mut Context<'_>) -> Result<Mapped, String> {
+    let artifact = ctx.artifact;
     let config = parse_config(artifact)?;
     if let Some(config) = &config {
-        if let Some(mapped) = stac_config::map(&ctx, config) {
+        if let Some(mapped) = stac_config::map(ctx, config) {
             return mapped.map(|drafts| Mapped {
                 drafts,
                 config_fields: None,
             });
         }
-        if let Some(mapped) = partition::map(&mut ctx, config) {
+        if let Some(mapped) = partition::map(ctx, config) {
             let config_fields = Some(collection::config_fields(config));
             return mapped.map(|drafts| Mapped {
                 drafts,
@@ -211,13 +220,13 @@ fn map_artifact(artifact: &Artifact, options: &MappingOptions) -> Result<Mapped,
             });
         }
     }
-    if let Some(mapped) = layer_item::map(&ctx) {
+    if let Some(mapped) = layer_item::map(ctx) {
         return mapped.map(|drafts| Mapped {
             drafts,
             config_fields: None,
         });
     }
-    let draft = generic::map(&mut ctx, config.as_ref())?;
+    let draft = generic::map(ctx, config.as_ref())?;
     Ok(Mapped {
         drafts: vec![draft],
         config_fields: None,

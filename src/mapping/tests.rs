@@ -58,6 +58,7 @@ fn artifact(
         annotations: BTreeMap::new(),
         index_digest: None,
         platform: None,
+        referrers: Vec::new(),
     }
 }
 

@@ -17,10 +17,12 @@ pub enum RequestKind {
     ManifestGet,
     /// `GET /v2/<name>/blobs/<digest>` (configs during crawls, assets for clients).
     Blob,
+    /// `GET /v2/<name>/referrers/<digest>`.
+    Referrers,
 }
 
 impl RequestKind {
-    /// A short label: `tags`, `catalog`, `manifest_head`, `manifest_get`, `blob`.
+    /// A short label: `tags`, `catalog`, `manifest_head`, `manifest_get`, `blob`, `referrers`.
     pub fn label(self) -> &'static str {
         match self {
             RequestKind::Tags => "tags",
@@ -28,6 +30,7 @@ impl RequestKind {
             RequestKind::ManifestHead => "manifest_head",
             RequestKind::ManifestGet => "manifest_get",
             RequestKind::Blob => "blob",
+            RequestKind::Referrers => "referrers",
         }
     }
 }

@@ -193,6 +193,19 @@ impl Source {
         }
     }
 
+    /// The referrers of a manifest through the OCI 1.1 referrers API; `None` when the
+    /// source does not offer the API (then the `sha256-<hex>` fallback tag is the way).
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<ImageIndex>, SourceError> {
+        match self {
+            Source::Registry(r) => r.referrers(repository, digest).await,
+            Source::Layout(_) => Ok(None),
+        }
+    }
+
     /// A whole blob, refused with [`SourceError::TooLarge`] above `limit` bytes, digest-checked.
     pub async fn blob(
         &self,

@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
 use super::http::{RegistryHttp, reqwest_error_without_url, status_error, unreachable};
-use super::manifest::{self, Manifest};
+use super::manifest::{self, ImageIndex, Manifest};
 use super::metrics::{RegistryMetrics, RequestKind};
 use super::{BlobBody, ByteRange, FetchedManifest, SourceError, blob};
 use crate::config::{Credentials, SourceKind, SourceSettings};
@@ -313,6 +313,51 @@ impl RegistrySource {
             media_type,
             manifest,
         })
+    }
+
+    /// The referrers index of a manifest (`GET /v2/<name>/referrers/<digest>`); `None`
+    /// when the registry does not implement the API (404, 405 or not an index).
+    pub async fn referrers(
+        &self,
+        repository: &str,
+        digest: &str,
+    ) -> Result<Option<ImageIndex>, SourceError> {
+        check_name(repository)?;
+        check_digest(repository, digest)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(manifest::OCI_INDEX),
+        );
+        let path = format!("v2/{repository}/referrers/{digest}");
+        let response = self
+            .http
+            .send(
+                RequestKind::Referrers,
+                repository,
+                Method::GET,
+                &path,
+                headers,
+            )
+            .await?;
+        match response.status() {
+            StatusCode::OK => {}
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED | StatusCode::BAD_REQUEST => {
+                return Ok(None);
+            }
+            other => return Err(status_error(other, repository, "referrers")),
+        }
+        let body = read_limited(
+            response,
+            repository,
+            manifest::MAX_MANIFEST_BYTES,
+            "referrers",
+        )
+        .await?;
+        match Manifest::parse(&body, Some(manifest::OCI_INDEX)) {
+            Ok((Manifest::Index(index), _)) => Ok(Some(index)),
+            _ => Ok(None),
+        }
     }
 
     /// A whole blob up to `limit` bytes, digest-checked.

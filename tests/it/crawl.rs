@@ -402,3 +402,71 @@ async fn a_registry_outage_keeps_the_last_snapshot_then_catches_up() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrers_appear_on_their_subject() {
+    let registry = TestRegistry::start().await;
+    let kind = Some("application/vnd.example.v1");
+    let fine = [("text/plain", &b"fine"[..], Some("fine.txt"))];
+    let subject = registry
+        .push_artifact("pkg", "v1", kind, (EMPTY, b"{}"), &fine)
+        .await;
+    let subject_size = registry.manifest_bytes("pkg", &subject).await.len();
+    // An SBOM referring to it, listed under the fallback tag as ORAS does for
+    // registries without the referrers API (Distribution 2.8).
+    let sbom = br#"{"spdxVersion": "SPDX-2.3", "name": "pkg"}"#;
+    let mut manifest: serde_json::Value = serde_json::from_slice(
+        &registry
+            .artifact_manifest(
+                "pkg",
+                Some("application/spdx+json"),
+                (EMPTY, b"{}"),
+                &[("application/spdx+json", sbom, Some("sbom.spdx.json"))],
+            )
+            .await,
+    )
+    .unwrap();
+    manifest["subject"] =
+        json!({"mediaType": OCI_MANIFEST, "digest": subject, "size": subject_size});
+    let manifest = serde_json::to_vec(&manifest).unwrap();
+    let sbom_digest = registry
+        .push_manifest("pkg", &digest(&manifest), OCI_MANIFEST, &manifest)
+        .await;
+    let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [{
+        "mediaType": OCI_MANIFEST, "digest": sbom_digest, "size": manifest.len(),
+        "artifactType": "application/spdx+json"}]});
+    let fallback = subject.replace(':', "-");
+    registry
+        .push_manifest(
+            "pkg",
+            &fallback,
+            OCI_INDEX,
+            &serde_json::to_vec(&index).unwrap(),
+        )
+        .await;
+
+    let gateway = crate::support::gateway::Gateway::start(&format!(
+        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\n",
+        registry.url
+    ))
+    .await;
+    let items = format!("{}/collections/pkg/items", gateway.url);
+    let page: serde_json::Value = reqwest::get(&items).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        page["numberMatched"], 1,
+        "the SBOM is no Item of its own: {page}"
+    );
+    let assets = page["features"][0]["assets"].as_object().unwrap();
+    let referrer: Vec<&serde_json::Value> = assets
+        .values()
+        .filter(|a| a["oci:artifact_type"] == "application/spdx+json")
+        .collect();
+    assert_eq!(referrer.len(), 1, "{assets:?}");
+    assert_eq!(referrer[0]["oci:referrer"], json!(sbom_digest));
+    assert_eq!(referrer[0]["roles"], json!(["metadata"]));
+    let href = referrer[0]["href"].as_str().unwrap();
+    assert!(href.ends_with("/sbom.spdx.json"), "{href}");
+    let body = reqwest::get(href).await.unwrap();
+    assert_eq!(body.status(), 200);
+    assert_eq!(body.bytes().await.unwrap().as_ref(), sbom);
+}

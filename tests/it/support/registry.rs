@@ -255,6 +255,21 @@ impl TestRegistry {
             .to_owned()
     }
 
+    /// The bytes of a manifest by tag or digest.
+    pub async fn manifest_bytes(&self, repo: &str, reference: &str) -> Vec<u8> {
+        let r = self
+            .request(
+                reqwest::Method::GET,
+                &format!("{}/v2/{repo}/manifests/{reference}", self.url),
+            )
+            .header("accept", format!("{OCI_MANIFEST}, {OCI_INDEX}"))
+            .send()
+            .await
+            .expect("get manifest");
+        assert_eq!(r.status(), 200, "get {repo}:{reference}");
+        r.bytes().await.unwrap().to_vec()
+    }
+
     async fn has_blob(&self, repo: &str, digest: &str) -> bool {
         self.request(
             reqwest::Method::HEAD,
