@@ -14,6 +14,7 @@ pub mod assets;
 pub mod config;
 pub mod crawl;
 pub mod demo;
+pub mod events;
 pub mod index;
 pub mod mapping;
 pub mod refresh;

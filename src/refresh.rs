@@ -17,7 +17,31 @@ use crate::mapping::{self, MappedCollection, MappedItem, MappedRepository, Mappi
 use crate::source::Source;
 
 /// What each source last mapped, by repository.
-type Mapped = BTreeMap<String, BTreeMap<String, MappedRepository>>;
+type Mapped = BTreeMap<String, BTreeMap<String, Crawled>>;
+
+/// One repository's last good mapping and when the crawl that made it started: a full
+/// pass never replaces a mapping that an event-driven recrawl made after it began.
+#[derive(Clone)]
+struct Crawled {
+    started: Instant,
+    repository: MappedRepository,
+}
+
+/// How long events are gathered before their repositories are recrawled.
+pub const EVENT_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(250);
+/// Events waiting at most; beyond, they are dropped (the next full pass catches up).
+const EVENT_QUEUE: usize = 1024;
+
+/// Where webhooks put the repositories to recrawl.
+#[derive(Clone)]
+pub struct RecrawlQueue(tokio::sync::mpsc::Sender<String>);
+
+impl RecrawlQueue {
+    /// Asks for a recrawl of `repository`; `false` when the queue is full.
+    pub fn push(&self, repository: String) -> bool {
+        self.0.try_send(repository).is_ok()
+    }
+}
 
 /// Owns the crawl loop of every source and publishes snapshots.
 pub struct Refresher {
@@ -80,24 +104,8 @@ impl Refresher {
         let (settings, source) = &self.sources[i];
         let started = Instant::now();
         let mut pass = crawl::run(source, settings, &self.caches[i]).await;
-        let options = MappingOptions {
-            crs: settings.crs.clone(),
-        };
         let artifacts = pass.artifact_count();
-        let crawled = std::mem::take(&mut pass.repositories);
-        let mapped: BTreeMap<String, MappedRepository> = tokio::task::spawn_blocking(move || {
-            crawled
-                .iter()
-                .map(|(repo, artifacts)| {
-                    (
-                        repo.clone(),
-                        mapping::map_repository(repo, artifacts, &options),
-                    )
-                })
-                .collect()
-        })
-        .await
-        .unwrap_or_default();
+        let mapped = map(settings, std::mem::take(&mut pass.repositories)).await;
         let mut issues = pass.issues;
         let state = if pass.failed {
             "failed"
@@ -117,17 +125,33 @@ impl Refresher {
         let items = {
             let mut all = self.mapped.lock().unwrap_or_else(|p| p.into_inner());
             let previous = all.remove(&settings.name).unwrap_or_default();
-            let mut next = mapped;
-            if pass.failed {
-                next = previous;
+            let next = if pass.failed {
+                previous
             } else {
-                for repo in &pass.failed_repositories {
-                    if let Some(kept) = previous.get(repo) {
-                        next.insert(repo.clone(), kept.clone());
+                let mut next: BTreeMap<String, Crawled> = mapped
+                    .into_iter()
+                    .map(|(repo, repository)| {
+                        (
+                            repo,
+                            Crawled {
+                                started,
+                                repository,
+                            },
+                        )
+                    })
+                    .collect();
+                for (repo, kept) in previous {
+                    let newer = kept.started > started;
+                    if newer || pass.failed_repositories.contains(&repo) {
+                        next.insert(repo, kept);
                     }
                 }
-            }
-            let items = next.values().map(|m| m.items.len()).sum::<usize>();
+                next
+            };
+            let items = next
+                .values()
+                .map(|c| c.repository.items.len())
+                .sum::<usize>();
             all.insert(settings.name.clone(), next);
             items
         };
@@ -144,6 +168,67 @@ impl Refresher {
             items,
             errors: issues,
         });
+    }
+
+    /// Starts the loop that recrawls the repositories registry events name. Events are
+    /// debounced: all those arriving within [`EVENT_DEBOUNCE`] of the first make one
+    /// recrawl per repository.
+    pub fn spawn_event_loop(self: &Arc<Self>) -> (RecrawlQueue, tokio::task::JoinHandle<()>) {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<String>(EVENT_QUEUE);
+        let this = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            while let Some(first) = receiver.recv().await {
+                tokio::time::sleep(EVENT_DEBOUNCE).await;
+                let mut batch = BTreeSet::from([first]);
+                while let Ok(more) = receiver.try_recv() {
+                    batch.insert(more);
+                }
+                for repository in batch {
+                    this.refresh_repository(&repository).await;
+                }
+            }
+        });
+        (RecrawlQueue(sender), task)
+    }
+
+    /// Recrawls one repository in every source configured for it (after a registry
+    /// event), then publishes. A repository gone from the registry loses its Items.
+    pub async fn refresh_repository(&self, repository: &str) {
+        let mut changed = false;
+        for (i, (settings, source)) in self.sources.iter().enumerate() {
+            if !source.serves(repository) {
+                continue;
+            }
+            let started = Instant::now();
+            let mut pass =
+                crawl::run_repository(source, settings, &self.caches[i], repository).await;
+            if !pass.failed_repositories.is_empty() {
+                warn!(source = %settings.name, %repository, issues = ?pass.issues, "event recrawl failed; keeping the last state");
+                continue;
+            }
+            let mapped = map(settings, std::mem::take(&mut pass.repositories)).await;
+            let mut all = self.mapped.lock().unwrap_or_else(|p| p.into_inner());
+            let repos = all.entry(settings.name.clone()).or_default();
+            match mapped.into_iter().next() {
+                Some((repo, repository)) => {
+                    repos.insert(
+                        repo,
+                        Crawled {
+                            started,
+                            repository,
+                        },
+                    );
+                }
+                None => {
+                    repos.remove(repository);
+                }
+            }
+            changed = true;
+            info!(source = %settings.name, %repository, "repository recrawled after an event");
+        }
+        if changed {
+            self.publish().await;
+        }
     }
 
     /// Builds and swaps in a snapshot of every source's last good mapping.
@@ -164,7 +249,13 @@ impl Refresher {
         let mut collections = Vec::new();
         let mut items = Vec::new();
         for (source, repos) in all.iter() {
-            for (repo, mapped) in repos {
+            for (
+                repo,
+                Crawled {
+                    repository: mapped, ..
+                },
+            ) in repos
+            {
                 if !seen.insert(mapped.collection.id.clone()) {
                     warn!(%source, %repo, id = %mapped.collection.id, "collection id already served by another source; skipped");
                     continue;
@@ -175,4 +266,27 @@ impl Refresher {
         }
         (collections, items)
     }
+}
+
+/// Maps crawled repositories on the blocking pool.
+async fn map(
+    settings: &SourceSettings,
+    crawled: BTreeMap<String, Vec<crawl::Artifact>>,
+) -> BTreeMap<String, MappedRepository> {
+    let options = MappingOptions {
+        crs: settings.crs.clone(),
+    };
+    tokio::task::spawn_blocking(move || {
+        crawled
+            .iter()
+            .map(|(repo, artifacts)| {
+                (
+                    repo.clone(),
+                    mapping::map_repository(repo, artifacts, &options),
+                )
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }

@@ -46,6 +46,7 @@ pub struct CrawlPass {
     /// Artifacts of every repository crawled successfully (possibly none).
     pub repositories: BTreeMap<String, Vec<Artifact>>,
     /// Repositories whose tags could not be listed: their last good state is kept.
+    /// (A repository that does not exist is in neither list: its Items go.)
     pub failed_repositories: Vec<String>,
     /// Named errors, per repository or artifact.
     pub issues: Vec<CrawlIssue>,
@@ -82,6 +83,10 @@ pub async fn run(source: &Source, settings: &SourceSettings, cache: &CrawlCache)
                     pass.issues.extend(issues);
                     pass.repositories.insert(repository, artifacts);
                 }
+                Err(error @ SourceError::NotFound { .. }) => {
+                    // Gone from the registry: reported, and its Items go too.
+                    pass.issues.push(issue(&repository, None, &error));
+                }
                 Err(error) => {
                     warn!(%repository, %error, "listing tags failed");
                     pass.issues.push(issue(&repository, None, &error));
@@ -90,6 +95,37 @@ pub async fn run(source: &Source, settings: &SourceSettings, cache: &CrawlCache)
             }
         }
         cache.end_pass();
+        pass
+    }
+    .instrument(span)
+    .await
+}
+
+/// Crawls one repository of a source (after a registry event). A repository that no
+/// longer exists is in neither `repositories` nor `failed_repositories` of the pass. The
+/// cache keeps everything: only full passes prune it.
+pub async fn run_repository(
+    source: &Source,
+    settings: &SourceSettings,
+    cache: &CrawlCache,
+    repository: &str,
+) -> CrawlPass {
+    let span = info_span!("crawl", source = %settings.name, %repository);
+    async {
+        let mut pass = CrawlPass::default();
+        let registry = source.registry_name();
+        match crawl_repository(source, settings, cache, &registry, repository).await {
+            Ok((artifacts, issues)) => {
+                pass.issues.extend(issues);
+                pass.repositories.insert(repository.to_owned(), artifacts);
+            }
+            Err(SourceError::NotFound { .. }) => {}
+            Err(error) => {
+                warn!(%repository, %error, "listing tags failed");
+                pass.issues.push(issue(repository, None, &error));
+                pass.failed_repositories.push(repository.to_owned());
+            }
+        }
         pass
     }
     .instrument(span)

@@ -153,6 +153,14 @@ impl Source {
         }
     }
 
+    /// Whether a repository is one this source is configured to crawl (by name or glob).
+    pub fn serves(&self, repository: &str) -> bool {
+        match self {
+            Source::Registry(r) => r.serves(repository),
+            Source::Layout(_) => false,
+        }
+    }
+
     /// Repositories named or matched by the configured names/globs.
     pub async fn repositories(&self) -> Result<Vec<String>, SourceError> {
         match self {

@@ -108,6 +108,16 @@ impl RegistrySource {
         self.http.metrics()
     }
 
+    /// Whether `repository` is configured by name or matched by a configured glob.
+    pub fn serves(&self, repository: &str) -> bool {
+        self.repositories.iter().any(|configured| {
+            configured == repository
+                || (configured.contains(['*', '?', '['])
+                    && Glob::new(configured)
+                        .is_ok_and(|g| g.compile_matcher().is_match(repository)))
+        })
+    }
+
     /// Configured repositories, globs expanded through `/v2/_catalog`.
     pub async fn repositories(&self) -> Result<Vec<String>, SourceError> {
         let (globs, plain): (Vec<&String>, Vec<&String>) = self
