@@ -11,6 +11,7 @@ use tracing::info;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::crawl::status::StatusBoard;
+use crate::events::{self, route::WebhookState};
 use crate::index::Snapshot;
 use crate::refresh::Refresher;
 use crate::source::{Source, SourceError};
@@ -47,19 +48,33 @@ pub async fn run(
         Arc::clone(&snapshot),
         status.clone(),
     ));
-    let crawler = refresher.spawn();
+    let crawler = Arc::clone(&refresher).spawn();
     let state = AppState {
         snapshot,
         sources: Arc::new(by_name),
         status,
         server: Arc::new(settings.server.clone()),
     };
+    let mut app = api::router(state);
+    let mut event_loop = None;
+    if let Some(secret) = &settings.webhooks.secret {
+        let (queue, task) = refresher.spawn_event_loop();
+        let webhooks = WebhookState {
+            secret: Arc::from(secret.as_str()),
+            queue,
+        };
+        app = app.merge(events::route::router(webhooks));
+        event_loop = Some(task);
+    }
     let address = listener.local_addr()?;
     info!("listening on http://{address}");
-    let result = axum::serve(listener, api::router(state))
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     crawler.abort();
+    if let Some(task) = event_loop {
+        task.abort();
+    }
     Ok(result?)
 }
 

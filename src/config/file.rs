@@ -10,6 +10,17 @@ pub(super) struct RawConfig {
     pub server: RawServer,
     #[serde(default)]
     pub sources: Vec<RawSource>,
+    #[serde(default)]
+    pub webhooks: RawWebhooks,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhooks {
+    pub secret: Option<String>,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<String>,
 }
 
 /// `[server]`.

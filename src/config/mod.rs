@@ -14,6 +14,28 @@ pub struct Settings {
     pub server: ServerSettings,
     /// Where artifacts come from, in configuration order; names are unique.
     pub sources: Vec<SourceSettings>,
+    /// Registry event webhooks.
+    pub webhooks: WebhookSettings,
+}
+
+/// The `[webhooks]` table: `POST /webhooks/{kind}` exists only when a secret is set.
+#[derive(Clone, Default)]
+pub struct WebhookSettings {
+    /// The shared secret senders must prove (bearer token or HMAC key).
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = if self.secret.is_some() {
+            "<redacted>"
+        } else {
+            "none"
+        };
+        f.debug_struct("WebhookSettings")
+            .field("secret", &secret)
+            .finish()
+    }
 }
 
 /// The `[server]` table.
@@ -367,7 +389,21 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigError> {
         }
         sources.push(settings);
     }
-    Ok(Settings { server, sources })
+    let key = |field: &str| format!("webhooks.{field}");
+    let w = &raw.webhooks;
+    let secret = secret(&key, "secret", &w.secret, &w.secret_env, &w.secret_file)?;
+    if secret.as_deref().is_some_and(|s| s.len() < 16) {
+        return Err(ConfigError::new(
+            "webhooks.secret",
+            "must be at least 16 characters",
+        ));
+    }
+    let webhooks = WebhookSettings { secret };
+    Ok(Settings {
+        server,
+        sources,
+        webhooks,
+    })
 }
 
 fn validate_server(raw: RawServer) -> Result<ServerSettings, ConfigError> {
@@ -837,5 +873,20 @@ layout = "demo"
         assert_eq!(s.sources.len(), 1);
         assert_eq!(s.sources[0].name, "registry");
         assert_eq!(s.server.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn webhook_secret() {
+        let source = "[[sources]]\nname = \"r\"\nregistry = \"http://127.0.0.1:5000\"\nrepositories = [\"a\"]\n";
+        let s = load_toml(source, &[]).unwrap();
+        assert!(s.webhooks.secret.is_none());
+        let with = format!("[webhooks]\nsecret = \"0123456789abcdef\"\n{source}");
+        let s = load_toml(&with, &[]).unwrap();
+        assert_eq!(s.webhooks.secret.as_deref(), Some("0123456789abcdef"));
+        assert!(!format!("{:?}", s.webhooks).contains("0123"));
+        let short = format!("[webhooks]\nsecret = \"short\"\n{source}");
+        assert_eq!(load_toml(&short, &[]).unwrap_err().key, "webhooks.secret");
+        let unknown = format!("[webhooks]\ntoken = \"x\"\n{source}");
+        assert!(load_toml(&unknown, &[]).is_err());
     }
 }

@@ -9,6 +9,8 @@ use hmac::{KeyInit, Mac};
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
+pub mod route;
+
 /// Who sent a webhook: decides how its payload is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebhookKind {

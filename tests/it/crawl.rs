@@ -470,3 +470,81 @@ async fn referrers_appear_on_their_subject() {
     assert_eq!(body.status(), 200);
     assert_eq!(body.bytes().await.unwrap().as_ref(), sbom);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_notification_makes_a_push_searchable_without_a_periodic_crawl() {
+    let mut registry = TestRegistry::start().await;
+    let kind = Some("application/vnd.example.v1");
+    let fine = [("text/plain", &b"fine"[..], Some("fine.txt"))];
+    registry
+        .push_artifact("pkg", "v1", kind, (EMPTY, b"{}"), &fine)
+        .await;
+    let secret = "a-webhook-secret-for-tests";
+    let gateway = crate::support::gateway::Gateway::start(&format!(
+        "[webhooks]\nsecret = \"{secret}\"\n\n[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\ninterval = \"1h\"\n",
+        registry.url
+    ))
+    .await;
+    let items = format!("{}/collections/pkg/items", gateway.url);
+    let matched = |n: u64| move |v: &serde_json::Value| v["numberMatched"] == n;
+    eventually(&items, "first crawl", matched(1)).await;
+
+    // Wrong or missing secrets and unknown kinds are refused.
+    let client = reqwest::Client::new();
+    let hook = format!("{}/webhooks/distribution", gateway.url);
+    let events = json!({"events": [{"action": "push", "target": {"repository": "pkg", "mediaType": OCI_MANIFEST}}]});
+    let r = client.post(&hook).json(&events).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client
+        .post(&hook)
+        .bearer_auth("wrong")
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client
+        .post(format!("{}/webhooks/gitlab", gateway.url))
+        .bearer_auth(secret)
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client
+        .post(&hook)
+        .bearer_auth(secret)
+        .body("{oops")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // The registry itself notifies the gateway: a push becomes searchable with the
+    // hourly crawl far away.
+    registry.notify(&hook, secret).await;
+    let pushed_at = std::time::Instant::now();
+    registry
+        .push_artifact(
+            "pkg",
+            "v2",
+            kind,
+            (EMPTY, b"{}"),
+            &[("text/plain", b"v2", None)],
+        )
+        .await;
+    eventually(&items, "the push is searchable", matched(2)).await;
+    eprintln!("push searchable after {:?}", pushed_at.elapsed());
+    assert!(
+        gateway
+            .log()
+            .contains("repository recrawled after an event"),
+        "{}",
+        gateway.log()
+    );
+
+    // A deleted tag goes the same way.
+    let v1 = registry.manifest_digest("pkg", "v1").await;
+    registry.delete_manifest("pkg", &v1).await;
+    eventually(&items, "the deletion is seen", matched(1)).await;
+}

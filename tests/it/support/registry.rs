@@ -89,6 +89,18 @@ impl TestRegistry {
         self.wait_ready().await;
     }
 
+    /// Restarts the registry configured to send its notifications to `url` with
+    /// `Authorization: Bearer <token>`.
+    pub async fn notify(&mut self, url: &str, token: &str) {
+        let path = self.dir.path().join("config.yml");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(&format!(
+            "notifications:\n  endpoints:\n    - name: stac-oci\n      url: {url}\n      headers:\n        Authorization: [\"Bearer {token}\"]\n      timeout: 2s\n      threshold: 3\n      backoff: 1s\n"
+        ));
+        std::fs::write(&path, config).unwrap();
+        self.restart().await;
+    }
+
     async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
