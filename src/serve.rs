@@ -13,6 +13,7 @@ use crate::config::Settings;
 use crate::crawl::status::StatusBoard;
 use crate::events::{self, route::WebhookState};
 use crate::index::Snapshot;
+use crate::metrics::{self, MetricsState};
 use crate::refresh::Refresher;
 use crate::source::{Source, SourceError};
 
@@ -55,7 +56,12 @@ pub async fn run(
         status,
         server: Arc::new(settings.server.clone()),
     };
-    let mut app = api::router(state);
+    let metrics = MetricsState {
+        snapshot: Arc::clone(&state.snapshot),
+        sources: Arc::clone(&state.sources),
+        status: state.status.clone(),
+    };
+    let mut app = api::router(state).merge(metrics::router(metrics));
     let mut event_loop = None;
     if let Some(secret) = &settings.webhooks.secret {
         let (queue, task) = refresher.spawn_event_loop();

@@ -153,7 +153,7 @@ impl RegistrySource {
             feature: "repository listing (/v2/_catalog)".to_owned(),
         };
         let first = format!("v2/_catalog?n={PAGE_SIZE}");
-        let pages = self.list(RequestKind::Catalog, "_catalog", first, |last| {
+        let pages = self.list(RequestKind::Catalog, "_catalog", PAGE_SIZE, first, |last| {
             format!("v2/_catalog?n={PAGE_SIZE}&last={last}")
         });
         match pages.await {
@@ -172,7 +172,7 @@ impl RegistrySource {
     }
 
     /// All tags, asking `page_size` at a time, following `Link` headers where given and
-    /// else `last`, until a page brings nothing new.
+    /// else `last` after a full page, until a short page or one that brings nothing new.
     pub async fn tags_paged(
         &self,
         repository: &str,
@@ -180,7 +180,7 @@ impl RegistrySource {
     ) -> Result<Vec<String>, SourceError> {
         check_name(repository)?;
         let first = format!("v2/{repository}/tags/list?n={page_size}");
-        self.list(RequestKind::Tags, repository, first, |last| {
+        self.list(RequestKind::Tags, repository, page_size, first, |last| {
             format!("v2/{repository}/tags/list?n={page_size}&last={last}")
         })
         .await
@@ -191,6 +191,7 @@ impl RegistrySource {
         &self,
         kind: RequestKind,
         repository: &str,
+        page_size: usize,
         first: String,
         after: impl Fn(&str) -> String,
     ) -> Result<Vec<String>, SourceError> {
@@ -223,11 +224,14 @@ impl RegistrySource {
                     &format!("invalid {} listing: {e}", kind.label()),
                 )
             })?;
+            // A short page without a `Link` is the last one; a full one may not be.
+            let short = page.len() < page_size;
             let Some(last) = next_page(&mut all, page) else {
                 break;
             };
             path = match link {
                 Some(link) => link,
+                None if short => break,
                 None => after(&url_encode(&last)),
             };
         }

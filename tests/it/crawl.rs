@@ -548,3 +548,75 @@ async fn a_registry_notification_makes_a_push_searchable_without_a_periodic_craw
     registry.delete_manifest("pkg", &v1).await;
     eventually(&items, "the deletion is seen", matched(1)).await;
 }
+
+/// The sum of a metric's samples whose labels contain every one of `labels`.
+fn metric(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_that_recrawls_fetch_nothing_unchanged() {
+    let registry = TestRegistry::start().await;
+    let config = serde_json::to_vec(&json!({"title": "a package"})).unwrap();
+    let config = ("application/vnd.example.config.v1+json", &config[..]);
+    let fine = [("text/plain", &b"fine"[..], Some("fine.txt"))];
+    registry
+        .push_artifact(
+            "pkg",
+            "v1",
+            Some("application/vnd.example.v1"),
+            config,
+            &fine,
+        )
+        .await;
+    let gateway = crate::support::gateway::Gateway::start(&format!(
+        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\ninterval = \"1s\"\n",
+        registry.url
+    ))
+    .await;
+    let url = format!("{}/metrics", gateway.url);
+    let scrape = || async { reqwest::get(&url).await.unwrap().text().await.unwrap() };
+    let first = scrape().await;
+    assert_eq!(
+        metric(&first, "stac_oci_items", &["collection=\"pkg\""]),
+        1.0,
+        "{first}"
+    );
+    assert_eq!(
+        metric(&first, "stac_oci_source_up", &["source=\"r\""]),
+        1.0,
+        "{first}"
+    );
+    let fetched = |text: &str| {
+        metric(
+            text,
+            "stac_oci_registry_requests_total",
+            &["kind=\"manifest_get\""],
+        ) + metric(text, "stac_oci_registry_requests_total", &["kind=\"blob\""])
+    };
+    let tags = |text: &str| metric(text, "stac_oci_registry_requests_total", &["kind=\"tags\""]);
+    assert_eq!(fetched(&first), 2.0, "one manifest and one config: {first}");
+    let log_before = registry.log().len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let later = loop {
+        let text = scrape().await;
+        if tags(&text) >= tags(&first) + 2.0 {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "no recrawl: {text}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(fetched(&later), 2.0, "recrawls fetched again: {later}");
+    let log = registry.log();
+    assert_eq!(requests(&log[log_before..], "GET"), Vec::<&str>::new());
+    assert!(
+        metric(
+            &later,
+            "stac_oci_registry_requests_total",
+            &["kind=\"manifest_head\""]
+        ) >= 3.0
+    );
+}
