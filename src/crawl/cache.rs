@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::Bytes;
 
@@ -13,7 +14,14 @@ use crate::source::FetchedManifest;
 #[derive(Default)]
 pub struct CrawlCache {
     entries: Mutex<Entries>,
+    /// Whether the source offers the referrers API, as learnt during this pass.
+    referrers_api: AtomicU8,
 }
+
+/// What a pass knows of the referrers API.
+const UNKNOWN: u8 = 0;
+const OFFERED: u8 = 1;
+const ABSENT: u8 = 2;
 
 #[derive(Default)]
 struct Entries {
@@ -54,8 +62,22 @@ impl CrawlCache {
         entries.blobs.insert(digest.to_owned(), bytes);
     }
 
-    /// Ends a pass: drops what it did not reach, so the cache holds only what is served.
+    /// Whether the referrers API is worth asking: `false` once the source said it has
+    /// none during this pass.
+    pub fn referrers_api_maybe(&self) -> bool {
+        self.referrers_api.load(Ordering::Relaxed) != ABSENT
+    }
+
+    /// Records whether the source answered the referrers API.
+    pub fn set_referrers_api(&self, offered: bool) {
+        self.referrers_api
+            .store(if offered { OFFERED } else { ABSENT }, Ordering::Relaxed);
+    }
+
+    /// Ends a pass: drops what it did not reach, so the cache holds only what is served,
+    /// and forgets what it learnt of the referrers API (asked again once next pass).
     pub fn end_pass(&self) {
+        self.referrers_api.store(UNKNOWN, Ordering::Relaxed);
         let mut entries = self.lock();
         let used = std::mem::take(&mut entries.used);
         entries.manifests.retain(|digest, _| used.contains(digest));

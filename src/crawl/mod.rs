@@ -23,6 +23,8 @@ use status::CrawlIssue;
 
 /// Manifests fetched at once per repository.
 const CONCURRENCY: usize = 8;
+/// Repositories crawled at once (the registry client bounds the requests in flight).
+const REPOSITORY_CONCURRENCY: usize = 4;
 /// Deepest nesting of image indexes followed.
 const MAX_INDEX_DEPTH: usize = 2;
 /// Artifacts with more layers than this are a crawl error.
@@ -77,8 +79,17 @@ pub async fn run(source: &Source, settings: &SourceSettings, cache: &CrawlCache)
             }
         };
         let registry = source.registry_name();
-        for repository in repositories {
-            match crawl_repository(source, settings, cache, &registry, &repository).await {
+        let registry = registry.as_str();
+        let crawled: Vec<(String, RepositoryCrawl)> = stream::iter(repositories)
+            .map(|repository| async move {
+                let result = crawl_repository(source, settings, cache, registry, &repository).await;
+                (repository, result)
+            })
+            .buffer_unordered(REPOSITORY_CONCURRENCY)
+            .collect()
+            .await;
+        for (repository, result) in crawled {
+            match result {
                 Ok((artifacts, issues)) => {
                     pass.issues.extend(issues);
                     pass.repositories.insert(repository, artifacts);
@@ -148,6 +159,9 @@ struct Found {
     platform: Option<serde_json::Value>,
 }
 
+/// One repository's artifacts and named errors, or why its tags could not be listed.
+type RepositoryCrawl = Result<(Vec<Artifact>, Vec<CrawlIssue>), SourceError>;
+
 /// The image manifests a tagged digest leads to.
 type Resolution = Result<Vec<Resolved>, SourceError>;
 
@@ -164,7 +178,7 @@ async fn crawl_repository(
     cache: &CrawlCache,
     registry: &str,
     repository: &str,
-) -> Result<(Vec<Artifact>, Vec<CrawlIssue>), SourceError> {
+) -> RepositoryCrawl {
     let all_tags = source.tags(repository).await?;
     let fallback_tags: BTreeSet<String> = all_tags
         .iter()

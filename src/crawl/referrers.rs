@@ -4,7 +4,6 @@
 //! A referrer that cannot be read is logged and left out; its subject still maps.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::warn;
 
@@ -20,9 +19,6 @@ pub struct Lookup<'a> {
     cache: &'a CrawlCache,
     repository: &'a str,
     fallback_tags: BTreeSet<String>,
-    /// Cleared when the registry answers that it has no referrers API, so the rest of
-    /// the pass does not ask again.
-    api: AtomicBool,
 }
 
 impl<'a> Lookup<'a> {
@@ -33,23 +29,25 @@ impl<'a> Lookup<'a> {
         repository: &'a str,
         fallback_tags: BTreeSet<String>,
     ) -> Self {
-        let api = AtomicBool::new(matches!(source, Source::Registry(_)));
         Lookup {
             source,
             cache,
             repository,
             fallback_tags,
-            api,
         }
     }
 
     /// The referrers of the manifest `digest`, at most [`MAX_REFERRERS`].
     pub async fn find(&self, digest: &str) -> Vec<Referrer> {
         let mut descriptors = Vec::new();
-        if self.api.load(Ordering::Relaxed) {
+        // Once the source says it has no referrers API, the pass stops asking.
+        if matches!(self.source, Source::Registry(_)) && self.cache.referrers_api_maybe() {
             match self.source.referrers(self.repository, digest).await {
-                Ok(Some(index)) => descriptors = index.manifests,
-                Ok(None) => self.api.store(false, Ordering::Relaxed),
+                Ok(Some(index)) => {
+                    self.cache.set_referrers_api(true);
+                    descriptors = index.manifests;
+                }
+                Ok(None) => self.cache.set_referrers_api(false),
                 Err(error) => {
                     warn!(repository = self.repository, %digest, %error, "referrers API failed")
                 }
