@@ -35,15 +35,19 @@ pub fn item(base: &Base, indexed: &IndexedItem) -> Value {
     item.entry("collection")
         .or_insert_with(|| Value::String(mapped.collection.clone()));
     let collection = collection_path(&mapped.collection);
-    item.insert(
-        "links".into(),
-        json!([
-            base.link("self", &item_path(&mapped.collection, &mapped.id), GEO_JSON),
-            base.link("parent", &collection, JSON),
-            base.link("collection", &collection, JSON),
-            base.link("root", "/", JSON),
-        ]),
+    let mut links = vec![
+        base.link("self", &item_path(&mapped.collection, &mapped.id), GEO_JSON),
+        base.link("parent", &collection, JSON),
+        base.link("collection", &collection, JSON),
+        base.link("root", "/", JSON),
+    ];
+    links.extend(
+        mapped
+            .links
+            .iter()
+            .map(|l| base.link(&l.rel, &item_path(&mapped.collection, &l.item), GEO_JSON)),
     );
+    item.insert("links".into(), Value::Array(links));
     Value::Object(item)
 }
 

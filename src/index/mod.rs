@@ -153,6 +153,7 @@ mod tests {
             id: id.into(),
             item: body.as_object().cloned().unwrap_or_default(),
             assets: BTreeMap::new(),
+            links: Vec::new(),
         }
     }
 

@@ -174,6 +174,7 @@ mod tests {
             id: id.into(),
             item: body.as_object().cloned().unwrap(),
             assets: BTreeMap::new(),
+            links: Vec::new(),
         }
     }
 

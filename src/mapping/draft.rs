@@ -255,6 +255,7 @@ impl Draft {
             id,
             item,
             assets: self.blobs,
+            links: Vec::new(),
         }
     }
 }

@@ -37,6 +37,7 @@ mod provenance;
 mod referrers;
 mod stac_config;
 mod time;
+mod versions;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -80,6 +81,17 @@ pub struct MappedItem {
     pub item: serde_json::Map<String, serde_json::Value>,
     /// Blob behind each asset key.
     pub assets: BTreeMap<String, BlobRef>,
+    /// Links to other Items of the same collection (versions).
+    pub links: Vec<ItemLink>,
+}
+
+/// A link from an Item to another Item of its collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemLink {
+    /// The relation, e.g. `predecessor-version`.
+    pub rel: String,
+    /// The other Item's id.
+    pub item: String,
 }
 
 /// A mapped STAC Collection (without `links` and with extents computed from its Items).
@@ -170,14 +182,16 @@ pub fn map_repository(
         extent.add(draft.bbox, draft.time.interval());
     }
     let collection = collection::build(&collection_id, repository, &ordered, &configs, &extent);
+    let versions = versions::versions_of(&drafts);
     let mut used = HashSet::with_capacity(drafts.len());
-    let items = drafts
+    let mut items: Vec<MappedItem> = drafts
         .into_iter()
         .map(|draft| {
             let id = unique_id(&draft, &mut used);
             draft.finish(&collection_id, id)
         })
         .collect();
+    versions::apply(&mut items, &versions);
     MappedRepository {
         collection,
         items,

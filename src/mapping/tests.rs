@@ -636,7 +636,9 @@ fn maps_a_stac_item_config() {
     assert_eq!(item.item["bbox"], json!([1.0, 2.0, 3.0, 4.0]));
     assert_eq!(item.item["properties"]["eo:cloud_cover"], 5);
     assert_eq!(item.item["properties"]["oci:digest"], scene.digest.as_str());
-    assert_eq!(item.item["stac_extensions"].as_array().unwrap().len(), 2);
+    // Its own extension, file, and version (tagged `v1`).
+    assert_eq!(item.item["stac_extensions"].as_array().unwrap().len(), 3);
+    assert_eq!(item.item["properties"]["version"], "v1");
 
     // A relative href naming no layer is an error, not a broken link.
     let broken = stac_item("x", json!({"a": {"href": "missing.tif"}}));
@@ -748,4 +750,60 @@ fn skips_referrer_fallback_tags() {
         mapped.items[0].item["properties"]["oci:tags"],
         json!(["v1"])
     );
+}
+
+#[test]
+fn version_tags_give_version_links() {
+    let artifacts = vec![
+        artifact("one", &["1.0.0"], EMPTY, Some(b"{}"), vec![]),
+        artifact("two", &["v1.1.0"], EMPTY, Some(b"{}"), vec![]),
+        artifact("three", &["2.0.0", "latest"], EMPTY, Some(b"{}"), vec![]),
+        artifact("other", &["nightly"], EMPTY, Some(b"{}"), vec![]),
+    ];
+    let mapped = map_repository("eo/pastis", &artifacts, &MappingOptions::default());
+    let by_version = |v: &str| {
+        mapped
+            .items
+            .iter()
+            .find(|i| i.item["properties"]["version"] == v)
+            .unwrap_or_else(|| panic!("no Item of version {v}"))
+    };
+    let (one, two, three) = (
+        by_version("1.0.0"),
+        by_version("v1.1.0"),
+        by_version("2.0.0"),
+    );
+    let links = |item: &MappedItem| -> Vec<(String, String)> {
+        item.links
+            .iter()
+            .map(|l| (l.rel.clone(), l.item.clone()))
+            .collect()
+    };
+    let rel = |r: &str, item: &MappedItem| (r.to_owned(), item.id.clone());
+    assert_eq!(
+        links(one),
+        [rel("latest-version", three), rel("successor-version", two)]
+    );
+    assert_eq!(
+        links(two),
+        [
+            rel("latest-version", three),
+            rel("predecessor-version", one),
+            rel("successor-version", three)
+        ]
+    );
+    assert_eq!(links(three), [rel("predecessor-version", two)]);
+    let extensions = three.item["stac_extensions"].as_array().unwrap();
+    assert!(
+        extensions
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("/version/"))
+    );
+    let nightly = mapped
+        .items
+        .iter()
+        .find(|i| i.item["properties"]["oci:tags"] == json!(["nightly"]))
+        .unwrap();
+    assert!(nightly.links.is_empty());
+    assert!(nightly.item["properties"].get("version").is_none());
 }

@@ -620,3 +620,60 @@ async fn metrics_show_that_recrawls_fetch_nothing_unchanged() {
         ) >= 3.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_tags_link_the_versions_of_an_artifact() {
+    let registry = TestRegistry::start().await;
+    let kind = Some("application/vnd.example.v1");
+    for (tag, body) in [
+        ("1.0.0", &b"first"[..]),
+        ("1.1.0", b"second"),
+        ("latest", b"second"),
+    ] {
+        let layers = [("text/plain", body, Some("data.txt"))];
+        registry
+            .push_artifact("pkg", tag, kind, (EMPTY, b"{}"), &layers)
+            .await;
+    }
+    let gateway = crate::support::gateway::Gateway::start(&format!(
+        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\n",
+        registry.url
+    ))
+    .await;
+    let page: serde_json::Value = reqwest::get(format!("{}/collections/pkg/items", gateway.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = page["features"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{page}");
+    let first = items
+        .iter()
+        .find(|i| i["properties"]["version"] == "1.0.0")
+        .unwrap();
+    let second = items
+        .iter()
+        .find(|i| i["properties"]["version"] == "1.1.0")
+        .unwrap();
+    assert_eq!(second["properties"]["oci:tags"], json!(["1.1.0", "latest"]));
+    let href = |item: &serde_json::Value, rel: &str| {
+        item["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == rel)
+            .map(|l| l["href"].as_str().unwrap().to_owned())
+    };
+    let successor = href(first, "successor-version").unwrap();
+    let followed: serde_json::Value = reqwest::get(&successor)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(followed["id"], second["id"]);
+    assert_eq!(href(first, "latest-version"), Some(successor));
+    assert_eq!(href(second, "predecessor-version"), href(first, "self"));
+    assert!(href(second, "successor-version").is_none());
+}
