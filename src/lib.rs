@@ -17,6 +17,7 @@ pub mod demo;
 pub mod events;
 pub mod index;
 pub mod mapping;
+pub mod members;
 pub mod metrics;
 pub mod refresh;
 pub mod serve;

@@ -71,6 +71,23 @@ pub fn render(state: &MetricsState) -> String {
             );
         }
     }
+    family(
+        &mut out,
+        "stac_oci_registry_blob_bytes_total",
+        "counter",
+        "Blob bytes received from registries (configs, tar headers, assets).",
+    );
+    for (name, source) in state.sources.iter() {
+        if let Some(metrics) = source.metrics() {
+            let bytes = metrics.blob_bytes() as f64;
+            sample(
+                &mut out,
+                "stac_oci_registry_blob_bytes_total",
+                &source_label(name),
+                bytes,
+            );
+        }
+    }
     let statuses = state.status.sources();
     family(
         &mut out,

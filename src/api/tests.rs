@@ -26,6 +26,7 @@ fn item(collection: &str, n: usize, id: &str) -> MappedItem {
         size: 10,
         media_type: "image/tiff".into(),
         file_name: format!("{id}.tif"),
+        offset: None,
     };
     MappedItem {
         collection: collection.into(),

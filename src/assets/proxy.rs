@@ -15,6 +15,7 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 use super::range::{self, Decision};
 use super::verify::Verified;
@@ -32,10 +33,35 @@ pub async fn serve(
     method: &Method,
     headers: &HeaderMap,
 ) -> Response {
-    answer(blob, method, headers, |range| {
-        source.open_blob(&blob.repository, &blob.digest, blob.size, range)
-    })
-    .await
+    match blob.offset {
+        None => {
+            answer(blob, method, headers, |range| {
+                source.open_blob(&blob.repository, &blob.digest, blob.size, range)
+            })
+            .await
+        }
+        // A file inside a tar layer: every request is a range of the layer.
+        Some(offset) => {
+            answer(blob, method, headers, |range| async move {
+                if blob.size == 0 {
+                    let stream = futures::stream::empty().boxed();
+                    return Ok(BlobBody { stream, length: 0 });
+                }
+                let within = range.unwrap_or(ByteRange {
+                    start: 0,
+                    end: blob.size - 1,
+                });
+                let shifted = ByteRange {
+                    start: offset + within.start,
+                    end: offset + within.end,
+                };
+                source
+                    .open_blob(&blob.repository, &blob.digest, blob.size, Some(shifted))
+                    .await
+            })
+            .await
+        }
+    }
 }
 
 /// The steps of [`serve`], with `open` fetching the whole blob (`None`) or one range.
@@ -55,7 +81,10 @@ where
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let etag = format!("\"{}\"", blob.digest);
+    let etag = match blob.offset {
+        None => format!("\"{}\"", blob.digest),
+        Some(offset) => format!("\"{}+{offset}\"", blob.digest),
+    };
     let decision = range::decide(method, headers, blob.size, &etag);
     if decision == Decision::Ignored {
         tracing::debug!("ignoring a Range field we do not serve; sending the whole blob");
@@ -123,8 +152,10 @@ fn stream(
         );
         return Err(Upstream::Failed);
     }
-    // A range that covers the whole blob (`bytes=0-`) is checked like a full body.
-    let whole = range.is_none_or(|r| r.start == 0 && r.end + 1 == blob.size);
+    // A range that covers the whole blob (`bytes=0-`) is checked like a full body; a
+    // file inside a tar has no digest of its own to check.
+    let whole =
+        blob.offset.is_none() && range.is_none_or(|r| r.start == 0 && r.end + 1 == blob.size);
     Ok(if whole {
         Body::from_stream(Verified::new(opened.stream, &blob.digest, blob.size))
     } else {
@@ -215,6 +246,7 @@ mod tests {
             size: CONTENT.len() as u64,
             media_type: "image/tiff; application=geotiff".into(),
             file_name: "hello.tif".into(),
+            offset: None,
         }
     }
 

@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
+use crate::members::Member;
 use crate::source::Descriptor;
 
 /// One image manifest found by the crawl, with everything mapping needs and no I/O left to do.
@@ -39,6 +42,9 @@ pub struct Artifact {
     pub platform: Option<serde_json::Value>,
     /// Artifacts that refer to this one (signatures, SBOMs, attestations).
     pub referrers: Vec<Referrer>,
+    /// The files inside each uncompressed tar layer, by layer digest, or why the layer
+    /// could not be indexed.
+    pub layer_members: BTreeMap<String, Result<Arc<Vec<Member>>, String>>,
 }
 
 /// An artifact whose `subject` is another one: found through the referrers API or the

@@ -6,8 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
+use crate::members::Member;
 use crate::source::FetchedManifest;
 
 /// Manifests and small blobs by digest, shared by the tasks of a pass.
@@ -27,6 +30,8 @@ const ABSENT: u8 = 2;
 struct Entries {
     manifests: HashMap<String, FetchedManifest>,
     blobs: HashMap<String, Bytes>,
+    /// Member indexes of tar layers, or why a layer is not a readable tar.
+    members: HashMap<String, Result<Arc<Vec<Member>>, String>>,
     /// Digests reached during the current pass.
     used: HashSet<String>,
 }
@@ -62,6 +67,21 @@ impl CrawlCache {
         entries.blobs.insert(digest.to_owned(), bytes);
     }
 
+    /// The member index of a tar layer, if an earlier pass built it.
+    pub fn members(&self, digest: &str) -> Option<Result<Arc<Vec<Member>>, String>> {
+        let mut entries = self.lock();
+        let found = entries.members.get(digest).cloned();
+        entries.used.insert(digest.to_owned());
+        found
+    }
+
+    /// Stores a layer's member index (or the reason it has none).
+    pub fn insert_members(&self, digest: &str, members: Result<Arc<Vec<Member>>, String>) {
+        let mut entries = self.lock();
+        entries.used.insert(digest.to_owned());
+        entries.members.insert(digest.to_owned(), members);
+    }
+
     /// Whether the referrers API is worth asking: `false` once the source said it has
     /// none during this pass.
     pub fn referrers_api_maybe(&self) -> bool {
@@ -82,6 +102,7 @@ impl CrawlCache {
         let used = std::mem::take(&mut entries.used);
         entries.manifests.retain(|digest, _| used.contains(digest));
         entries.blobs.retain(|digest, _| used.contains(digest));
+        entries.members.retain(|digest, _| used.contains(digest));
     }
 
     /// Numbers of cached manifests and blobs.

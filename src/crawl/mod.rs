@@ -5,6 +5,7 @@
 mod artifact;
 pub mod cache;
 pub mod filter;
+mod layer_members;
 mod referrers;
 pub mod status;
 
@@ -393,6 +394,7 @@ async fn build_artifact(
         (!GENERIC_CONFIG_TYPES.contains(&image.config.media_type.as_str()))
             .then(|| image.config.media_type.clone())
     });
+    let layer_members = layer_members::index_layers(source, cache, repository, &image.layers).await;
     Ok(Artifact {
         source: settings.name.clone(),
         registry: registry.to_owned(),
@@ -409,6 +411,7 @@ async fn build_artifact(
         index_digest: found.index_digest,
         platform: found.platform,
         referrers: lookup.find(&digest).await,
+        layer_members,
     })
 }
 

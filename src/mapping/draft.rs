@@ -203,6 +203,20 @@ impl Draft {
             .insert(key, provenance::blob_ref(ctx.artifact, layer));
     }
 
+    /// Adds an asset served from a part of a blob (a file inside a tar layer) under a
+    /// URL-safe key unique in the Item; returns the key used.
+    pub fn add_blob_asset(
+        &mut self,
+        key: &str,
+        blob: BlobRef,
+        fields: Map<String, Value>,
+    ) -> String {
+        let key = self.free_key(key, &blob.digest);
+        self.assets.insert(key.clone(), Value::Object(fields));
+        self.blobs.insert(key.clone(), blob);
+        key
+    }
+
     /// Adds an asset kept as it is (an absolute href outside the registry).
     pub fn add_external_asset(&mut self, key: &str, asset: Map<String, Value>) {
         let key = self.free_key(key, key);

@@ -36,6 +36,7 @@ mod partition;
 mod provenance;
 mod referrers;
 mod stac_config;
+mod tar_members;
 mod time;
 mod versions;
 
@@ -61,12 +62,14 @@ pub struct BlobRef {
     pub repository: String,
     /// `sha256:…`.
     pub digest: String,
-    /// Size in bytes.
+    /// Size in bytes of what the asset serves (the blob, or one member of it).
     pub size: u64,
     /// Media type, served as `Content-Type`.
     pub media_type: String,
     /// The file name the href ends with (URL-safe).
     pub file_name: String,
+    /// For a file inside a tar layer: where its bytes start in the blob.
+    pub offset: Option<u64>,
 }
 
 /// A mapped STAC Item and the blobs behind its assets.
@@ -212,6 +215,7 @@ fn map_artifact(artifact: &Artifact, options: &MappingOptions) -> Result<Mapped,
     let mut ctx = Context::new(artifact, options);
     let mut mapped = map_by_rules(&mut ctx)?;
     referrers::attach(&ctx, &mut mapped.drafts);
+    tar_members::attach(&ctx, &mut mapped.drafts);
     Ok(mapped)
 }
 

@@ -59,6 +59,7 @@ fn artifact(
         index_digest: None,
         platform: None,
         referrers: Vec::new(),
+        layer_members: BTreeMap::new(),
     }
 }
 

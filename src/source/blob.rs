@@ -27,10 +27,13 @@ pub async fn open(
 ) -> Result<BlobBody, SourceError> {
     let length = range.map_or(size, |r| r.end.saturating_sub(r.start) + 1);
     let opened = get(http, repository, digest, range).await?;
-    let body = opened
-        .response
-        .bytes_stream()
-        .map(|r| r.map_err(std::io::Error::other));
+    let metrics = std::sync::Arc::clone(http.metrics());
+    let body = opened.response.bytes_stream().map(move |r| {
+        if let Ok(chunk) = &r {
+            metrics.add_blob_bytes(chunk.len() as u64);
+        }
+        r.map_err(std::io::Error::other)
+    });
     let stream = exact_slice(body.boxed(), opened.skip, length);
     Ok(BlobBody { stream, length })
 }
@@ -62,6 +65,7 @@ pub async fn read_capped(
                 &format!("reading blob {digest}: {}", reqwest_error_without_url(&e)),
             )
         })?;
+        http.metrics().add_blob_bytes(chunk.len() as u64);
         body.extend_from_slice(&chunk);
         if body.len() as u64 > limit {
             return Err(too_large(body.len() as u64));

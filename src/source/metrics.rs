@@ -39,6 +39,7 @@ impl RequestKind {
 #[derive(Debug, Default)]
 pub struct RegistryMetrics {
     counts: Mutex<BTreeMap<(RequestKind, u16), u64>>,
+    blob_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl RegistryMetrics {
@@ -55,6 +56,17 @@ impl RegistryMetrics {
             .iter()
             .map(|(&(kind, status), &n)| (kind, status, n))
             .collect()
+    }
+
+    /// Counts blob body bytes received from the registry.
+    pub fn add_blob_bytes(&self, n: u64) {
+        self.blob_bytes
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Blob body bytes received so far (configs and assets).
+    pub fn blob_bytes(&self) -> u64 {
+        self.blob_bytes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Requests of one kind so far, whatever their status.

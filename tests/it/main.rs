@@ -3,5 +3,6 @@
 mod cli;
 mod crawl;
 mod gateway;
+mod members;
 mod source;
 mod support;

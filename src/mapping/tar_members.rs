@@ -1,0 +1,78 @@
+//! Files inside tar layers as assets: for each uncompressed tar layer asset of an Item,
+//! one asset per member (up to [`MAX_MEMBER_ASSETS`]) served as a byte range of the
+//! layer, with `type` from its extension (`profile=cloud-optimized` for a TIFF laid out
+//! as a COG), roles from its folders, and `file:size`; the layer asset says how many
+//! members it has, or why it could not be read.
+
+use serde_json::{Map, Value, json};
+
+use super::BlobRef;
+use super::draft::{Context, Draft};
+use super::ids::sanitize;
+use crate::members;
+
+/// Member assets listed per Item at most; the layer asset carries the full count.
+pub const MAX_MEMBER_ASSETS: usize = 256;
+
+/// Adds the member assets of each draft's tar layers.
+pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
+    let indexes = &ctx.artifact.layer_members;
+    if indexes.is_empty() {
+        return;
+    }
+    for draft in drafts.iter_mut() {
+        let layers: Vec<(String, BlobRef)> = draft
+            .blobs
+            .iter()
+            .filter(|(_, blob)| blob.offset.is_none() && indexes.contains_key(&blob.digest))
+            .map(|(key, blob)| (key.clone(), blob.clone()))
+            .collect();
+        let mut listed = 0;
+        for (layer_key, layer) in layers {
+            let note = match &indexes[&layer.digest] {
+                Ok(index) => {
+                    for member in index.iter() {
+                        if listed == MAX_MEMBER_ASSETS {
+                            break;
+                        }
+                        add_member(draft, &layer_key, &layer, member);
+                        listed += 1;
+                    }
+                    ("oci:member_count", json!(index.len()))
+                }
+                Err(reason) => ("oci:members_error", json!(reason)),
+            };
+            if let Some(asset) = draft
+                .assets
+                .get_mut(&layer_key)
+                .and_then(Value::as_object_mut)
+            {
+                asset.insert(note.0.to_owned(), note.1);
+            }
+        }
+    }
+}
+
+fn add_member(draft: &mut Draft, layer_key: &str, layer: &BlobRef, member: &members::Member) {
+    let name = member.path.rsplit('/').next().unwrap_or(&member.path);
+    let file_name = sanitize(name).unwrap_or_else(|| "member".to_owned());
+    let mut media_type = members::media_type(&member.path).to_owned();
+    if media_type.starts_with("image/tiff") && members::looks_cloud_optimized(&member.head) {
+        media_type.push_str("; profile=cloud-optimized");
+    }
+    let mut fields = Map::new();
+    fields.insert("type".to_owned(), json!(media_type));
+    fields.insert("title".to_owned(), json!(member.path));
+    fields.insert("roles".to_owned(), json!(members::roles(&member.path)));
+    fields.insert("file:size".to_owned(), json!(member.size));
+    fields.insert("oci:layer".to_owned(), json!(layer_key));
+    let blob = BlobRef {
+        size: member.size,
+        media_type,
+        file_name,
+        offset: Some(member.offset),
+        ..layer.clone()
+    };
+    let key = member.path.replace('/', "-");
+    draft.add_blob_asset(&key, blob, fields);
+}

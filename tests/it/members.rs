@@ -1,0 +1,242 @@
+//! Files inside tar layers served as byte ranges of the layer, read by GDAL.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::support::fixtures::{TAR, scene_cog};
+use crate::support::gateway::Gateway;
+use crate::support::registry::TestRegistry;
+
+const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+
+/// An uncompressed tar of `files`, GNU headers.
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        builder.append_data(&mut header, path, *data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_tar_layers_are_assets_gdal_reads_by_range() {
+    let registry = TestRegistry::start().await;
+    let cog = scene_cog();
+    let filler: Vec<u8> = (0..4_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let npy = b"\x93NUMPY\x01\x00v\x00{'descr': '<i2'}".to_vec();
+    let info = br#"{"tile": "t31tfj"}"#.to_vec();
+    let long = format!("DATA/{}/scene.tif", "nested".repeat(20));
+    let layer = tar_of(&[
+        ("DATA/filler.bin", &filler),
+        (&long, &cog),
+        ("ANNOTATIONS/TARGET_1.npy", &npy),
+        ("META/info.json", &info),
+    ]);
+    let kind = Some("application/vnd.example.tiles.v1");
+    registry
+        .push_artifact(
+            "tiles",
+            "v1",
+            kind,
+            (EMPTY, b"{}"),
+            &[(TAR, &layer, Some("t31tfj.tar"))],
+        )
+        .await;
+    // A tar cut in the middle of a member: the layer is served, its members are not.
+    let cut = &layer[..layer.len() / 2];
+    registry
+        .push_artifact(
+            "tiles",
+            "broken",
+            kind,
+            (EMPTY, b"{}"),
+            &[(TAR, cut, Some("cut.tar"))],
+        )
+        .await;
+
+    let gateway = Gateway::start(&format!(
+        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"tiles\"]\n",
+        registry.url
+    ))
+    .await;
+    let client = reqwest::Client::new();
+    let page: Value = client
+        .get(format!("{}/collections/tiles/items", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = page["features"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{page}");
+    let good = items
+        .iter()
+        .find(|i| i["properties"]["oci:tags"] == json!(["v1"]))
+        .unwrap();
+    let broken = items
+        .iter()
+        .find(|i| i["properties"]["oci:tags"] == json!(["broken"]))
+        .unwrap();
+    let assets = good["assets"].as_object().unwrap();
+    assert_eq!(
+        assets.len(),
+        5,
+        "the layer and its four members: {assets:#?}"
+    );
+    let layer_asset = assets
+        .values()
+        .find(|a| a["oci:member_count"].is_number())
+        .unwrap();
+    assert_eq!(layer_asset["oci:member_count"], 4);
+    let by_title = |title: &str| {
+        assets
+            .values()
+            .find(|a| a["title"] == title)
+            .unwrap_or_else(|| panic!("{title}"))
+    };
+    let tif = by_title(&long);
+    assert_eq!(
+        tif["type"],
+        "image/tiff; application=geotiff; profile=cloud-optimized"
+    );
+    assert_eq!(tif["roles"], json!(["data"]));
+    assert_eq!(tif["file:size"], cog.len());
+    assert!(tif["href"].as_str().unwrap().ends_with("/scene.tif"));
+    assert_eq!(
+        by_title("ANNOTATIONS/TARGET_1.npy")["roles"],
+        json!(["labels"])
+    );
+    assert_eq!(
+        by_title("ANNOTATIONS/TARGET_1.npy")["type"],
+        "application/x-npy"
+    );
+    assert_eq!(by_title("META/info.json")["roles"], json!(["metadata"]));
+    let broken_layer = broken["assets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    assert!(
+        broken_layer["oci:members_error"]
+            .as_str()
+            .unwrap()
+            .contains("past the layer's end"),
+        "{broken}"
+    );
+    assert_eq!(broken["assets"].as_object().unwrap().len(), 1);
+
+    // Whole member, a range of it, HEAD, and its own ETag.
+    let info_href = by_title("META/info.json")["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = client.get(&info_href).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let etag = r.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), info.as_slice());
+    let r = client
+        .get(&info_href)
+        .header("range", "bytes=2-5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 2-5/{}", info.len()).as_str()
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &info[2..=5]);
+    let r = client
+        .head(tif["href"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["content-length"],
+        cog.len().to_string().as_str()
+    );
+    assert_ne!(r.headers()["etag"].to_str().unwrap(), etag);
+    let r = client
+        .get(&info_href)
+        .header("range", "bytes=100-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 416);
+
+    // GDAL reads a window of the COG inside the tar: same pixels as the original file,
+    // and the gateway fetched a small part of the 4 MB layer.
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.tif");
+    std::fs::write(&original, &cog).unwrap();
+    let metrics = format!("{}/metrics", gateway.url);
+    let bytes_before = metric(
+        &client
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "stac_oci_registry_blob_bytes_total",
+    );
+    let checksum = |source: &str, out: &str| {
+        let out = dir.path().join(out);
+        let status = Command::new("gdal_translate")
+            .args(["-q", "-srcwin", "0", "0", "100", "100", source])
+            .arg(&out)
+            .env("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
+            .status()
+            .expect("gdal_translate (Debian gdal-bin) must be installed");
+        assert!(status.success(), "gdal_translate {source}");
+        let info = Command::new("gdalinfo")
+            .arg("-checksum")
+            .arg(&out)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&info.stdout)
+            .lines()
+            .find(|l| l.contains("Checksum="))
+            .unwrap()
+            .to_owned()
+    };
+    let remote = checksum(
+        &format!("/vsicurl/{}", tif["href"].as_str().unwrap()),
+        "remote.tif",
+    );
+    assert_eq!(remote, checksum(original.to_str().unwrap(), "local.tif"));
+    let bytes_after = metric(
+        &client
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "stac_oci_registry_blob_bytes_total",
+    );
+    let fetched = bytes_after - bytes_before;
+    assert!(
+        fetched > 0.0 && fetched < layer.len() as f64 / 10.0,
+        "fetched {fetched} of {} bytes",
+        layer.len()
+    );
+}
