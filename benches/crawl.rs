@@ -70,11 +70,12 @@ async fn main() {
         crs: None,
         assets: AssetMode::default(),
         max_config_bytes: 1 << 20,
+        max_member_assets: 256,
     };
     let source = Source::new(&settings).unwrap();
     let metrics = source.metrics().unwrap().clone();
     let cache = CrawlCache::default();
-    let options = MappingOptions { crs: None };
+    let options = MappingOptions::default();
 
     for pass in ["cold", "warm"] {
         let before = metrics.snapshot();

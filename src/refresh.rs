@@ -275,6 +275,7 @@ async fn map(
 ) -> BTreeMap<String, MappedRepository> {
     let options = MappingOptions {
         crs: settings.crs.clone(),
+        max_member_assets: settings.max_member_assets,
     };
     tokio::task::spawn_blocking(move || {
         crawled

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod items;
 pub mod landing;
 pub mod links;
+pub mod members;
 pub mod ops;
 pub mod params;
 pub mod render;
@@ -38,6 +39,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "/collections/{collection_id}/items/{item_id}",
             get(items::one),
+        ),
+        (
+            "/collections/{collection_id}/items/{item_id}/members",
+            get(members::list),
         ),
         (
             "/collections/{collection_id}/items/{item_id}/assets/{key}/{file}",

@@ -41,6 +41,10 @@ pub fn item(base: &Base, indexed: &IndexedItem) -> Value {
         base.link("collection", &collection, JSON),
         base.link("root", "/", JSON),
     ];
+    if mapped.assets.values().any(|blob| blob.member.is_some()) {
+        let members = format!("{}/members", item_path(&mapped.collection, &mapped.id));
+        links.push(base.link("members", &members, JSON));
+    }
     links.extend(
         mapped
             .links

@@ -26,7 +26,7 @@ fn item(collection: &str, n: usize, id: &str) -> MappedItem {
         size: 10,
         media_type: "image/tiff".into(),
         file_name: format!("{id}.tif"),
-        offset: None,
+        member: None,
     };
     MappedItem {
         collection: collection.into(),
@@ -608,6 +608,6 @@ fn openapi_documents_exactly_the_routes() {
         .into_iter()
         .map(|(path, _)| path.to_string())
         .collect();
-    assert_eq!(routes.len(), 12);
+    assert_eq!(routes.len(), 13);
     assert_eq!(openapi_paths(), routes);
 }

@@ -33,7 +33,7 @@ pub async fn serve(
     method: &Method,
     headers: &HeaderMap,
 ) -> Response {
-    match blob.offset {
+    match blob.member.as_ref().map(|m| m.offset) {
         None => {
             answer(blob, method, headers, |range| {
                 source.open_blob(&blob.repository, &blob.digest, blob.size, range)
@@ -81,7 +81,7 @@ where
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let etag = match blob.offset {
+    let etag = match blob.member.as_ref().map(|m| m.offset) {
         None => format!("\"{}\"", blob.digest),
         Some(offset) => format!("\"{}+{offset}\"", blob.digest),
     };
@@ -155,7 +155,7 @@ fn stream(
     // A range that covers the whole blob (`bytes=0-`) is checked like a full body; a
     // file inside a tar has no digest of its own to check.
     let whole =
-        blob.offset.is_none() && range.is_none_or(|r| r.start == 0 && r.end + 1 == blob.size);
+        blob.member.is_none() && range.is_none_or(|r| r.start == 0 && r.end + 1 == blob.size);
     Ok(if whole {
         Body::from_stream(Verified::new(opened.stream, &blob.digest, blob.size))
     } else {
@@ -246,7 +246,7 @@ mod tests {
             size: CONTENT.len() as u64,
             media_type: "image/tiff; application=geotiff".into(),
             file_name: "hello.tif".into(),
-            offset: None,
+            member: None,
         }
     }
 

@@ -49,6 +49,7 @@ pub(super) struct RawSource {
     pub crs: Option<String>,
     pub assets: Option<String>,
     pub max_config_bytes: Option<i64>,
+    pub max_member_assets: Option<i64>,
     pub username: Option<String>,
     pub username_env: Option<String>,
     pub username_file: Option<String>,
@@ -63,6 +64,11 @@ pub(super) struct RawSource {
 /// Keys whose environment override is a comma-separated list.
 pub(super) const LIST_KEYS: &[&str] = &["repositories", "tags", "exclude"];
 /// Keys whose environment override is an integer.
-pub(super) const INTEGER_KEYS: &[&str] = &["default_limit", "max_limit", "max_config_bytes"];
+pub(super) const INTEGER_KEYS: &[&str] = &[
+    "default_limit",
+    "max_limit",
+    "max_config_bytes",
+    "max_member_assets",
+];
 /// Keys whose environment override is a boolean.
 pub(super) const BOOLEAN_KEYS: &[&str] = &["insecure"];

@@ -68,6 +68,8 @@ pub struct SourceSettings {
     pub assets: AssetMode,
     /// Config blobs larger than this are a crawl error for their artifact.
     pub max_config_bytes: u64,
+    /// Files of a tar layer listed among an Item's assets at most (all stay servable).
+    pub max_member_assets: usize,
 }
 
 /// Where a source's artifacts live.
@@ -152,6 +154,8 @@ use file::{BOOLEAN_KEYS, INTEGER_KEYS, LIST_KEYS, RawConfig, RawServer, RawSourc
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 /// Default cap on config blobs (the 2,433-patch PASTIS config is 2.3 MB).
 pub const DEFAULT_MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+/// Default `max_member_assets`.
+pub const DEFAULT_MAX_MEMBER_ASSETS: usize = 256;
 /// Default address to bind.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default page size.
@@ -600,6 +604,16 @@ fn validate_source(
             ));
         }
     };
+    let max_member_assets = match raw.max_member_assets {
+        None => DEFAULT_MAX_MEMBER_ASSETS,
+        Some(n) if n >= 0 => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(n) => {
+            return Err(ConfigError::new(
+                key("max_member_assets"),
+                format!("must not be negative, not {n}"),
+            ));
+        }
+    };
     Ok(SourceSettings {
         name,
         kind,
@@ -608,6 +622,7 @@ fn validate_source(
         crs,
         assets,
         max_config_bytes,
+        max_member_assets,
     })
 }
 

@@ -217,6 +217,14 @@ impl Draft {
         key
     }
 
+    /// Makes a blob servable under a URL-safe key unique in the Item without listing it
+    /// among the Item's assets (files of a tar layer beyond those listed); returns the key.
+    pub fn add_unlisted_blob(&mut self, key: &str, blob: BlobRef) -> String {
+        let key = self.free_key(key, &blob.digest);
+        self.blobs.insert(key.clone(), blob);
+        key
+    }
+
     /// Adds an asset kept as it is (an absolute href outside the registry).
     pub fn add_external_asset(&mut self, key: &str, asset: Map<String, Value>) {
         let key = self.free_key(key, key);
@@ -228,7 +236,7 @@ impl Draft {
         let base = sanitize(wanted).unwrap_or_else(|| digest_hex(digest, 12));
         let mut key = base.clone();
         let n = self.key_suffixes.entry(base.clone()).or_insert(2);
-        while self.assets.contains_key(&key) {
+        while self.assets.contains_key(&key) || self.blobs.contains_key(&key) {
             key = format!("{base}-{n}");
             *n += 1;
         }

@@ -47,10 +47,21 @@ use serde_json::{Map, Value};
 use self::draft::{Context, Draft};
 
 /// Options for mapping one repository, from its source's settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MappingOptions {
     /// CRS of footprints in configs that do not name one (e.g. `EPSG:2154`).
     pub crs: Option<String>,
+    /// Files of tar layers listed among an Item's assets at most (all stay servable).
+    pub max_member_assets: usize,
+}
+
+impl Default for MappingOptions {
+    fn default() -> Self {
+        MappingOptions {
+            crs: None,
+            max_member_assets: crate::config::DEFAULT_MAX_MEMBER_ASSETS,
+        }
+    }
 }
 
 /// The registry blob behind an asset: what the asset proxy may fetch.
@@ -68,8 +79,17 @@ pub struct BlobRef {
     pub media_type: String,
     /// The file name the href ends with (URL-safe).
     pub file_name: String,
-    /// For a file inside a tar layer: where its bytes start in the blob.
-    pub offset: Option<u64>,
+    /// For a file inside a tar layer: which, and where its bytes start in the blob.
+    pub member: Option<TarMember>,
+}
+
+/// A file inside a tar layer, served as a byte range of the layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarMember {
+    /// Its path in the archive.
+    pub path: String,
+    /// Where its bytes start in the layer.
+    pub offset: u64,
 }
 
 /// A mapped STAC Item and the blobs behind its assets.

@@ -70,7 +70,7 @@ pub fn blob_ref(artifact: &Artifact, layer: &Descriptor) -> BlobRef {
         size: layer.size,
         media_type: layer.media_type.clone(),
         file_name: file_name(layer),
-        offset: None,
+        member: None,
     }
 }
 

@@ -1,21 +1,20 @@
 //! Files inside tar layers as assets: for each uncompressed tar layer asset of an Item,
-//! one asset per member (up to [`MAX_MEMBER_ASSETS`]) served as a byte range of the
-//! layer, with `type` from its extension (`profile=cloud-optimized` for a TIFF laid out
-//! as a COG), roles from its folders, and `file:size`; the layer asset says how many
-//! members it has, or why it could not be read.
+//! one asset per member served as a byte range of the layer, with `type` from its
+//! extension (`profile=cloud-optimized` for a TIFF laid out as a COG), roles from its
+//! folders, and `file:size`. The Item lists at most `max_member_assets` of them; the
+//! others are servable all the same and listed at `…/items/{id}/members`. The layer
+//! asset says how many members it has, or why it could not be read.
 
 use serde_json::{Map, Value, json};
 
-use super::BlobRef;
 use super::draft::{Context, Draft};
 use super::ids::sanitize;
+use super::{BlobRef, TarMember};
 use crate::members;
-
-/// Member assets listed per Item at most; the layer asset carries the full count.
-pub const MAX_MEMBER_ASSETS: usize = 256;
 
 /// Adds the member assets of each draft's tar layers.
 pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
+    let max_listed = ctx.options.max_member_assets;
     let indexes = &ctx.artifact.layer_members;
     if indexes.is_empty() {
         return;
@@ -24,7 +23,7 @@ pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
         let layers: Vec<(String, BlobRef)> = draft
             .blobs
             .iter()
-            .filter(|(_, blob)| blob.offset.is_none() && indexes.contains_key(&blob.digest))
+            .filter(|(_, blob)| blob.member.is_none() && indexes.contains_key(&blob.digest))
             .map(|(key, blob)| (key.clone(), blob.clone()))
             .collect();
         let mut listed = 0;
@@ -32,10 +31,7 @@ pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
             let note = match &indexes[&layer.digest] {
                 Ok(index) => {
                     for member in index.iter() {
-                        if listed == MAX_MEMBER_ASSETS {
-                            break;
-                        }
-                        add_member(draft, &layer_key, &layer, member);
+                        add_member(draft, &layer_key, &layer, member, listed < max_listed);
                         listed += 1;
                     }
                     ("oci:member_count", json!(index.len()))
@@ -53,7 +49,13 @@ pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
     }
 }
 
-fn add_member(draft: &mut Draft, layer_key: &str, layer: &BlobRef, member: &members::Member) {
+fn add_member(
+    draft: &mut Draft,
+    layer_key: &str,
+    layer: &BlobRef,
+    member: &members::Member,
+    listed: bool,
+) {
     let name = member.path.rsplit('/').next().unwrap_or(&member.path);
     let file_name = sanitize(name).unwrap_or_else(|| "member".to_owned());
     let mut media_type = members::media_type(&member.path).to_owned();
@@ -70,9 +72,16 @@ fn add_member(draft: &mut Draft, layer_key: &str, layer: &BlobRef, member: &memb
         size: member.size,
         media_type,
         file_name,
-        offset: Some(member.offset),
+        member: Some(TarMember {
+            path: member.path.clone(),
+            offset: member.offset,
+        }),
         ..layer.clone()
     };
     let key = member.path.replace('/', "-");
-    draft.add_blob_asset(&key, blob, fields);
+    if listed {
+        draft.add_blob_asset(&key, blob, fields);
+    } else {
+        draft.add_unlisted_blob(&key, blob);
+    }
 }

@@ -101,6 +101,7 @@ fn partition_artifact(
 fn lambert() -> MappingOptions {
     MappingOptions {
         crs: Some("EPSG:2154".to_owned()),
+        ..MappingOptions::default()
     }
 }
 

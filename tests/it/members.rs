@@ -240,3 +240,72 @@ async fn members_of_tar_layers_are_assets_gdal_reads_by_range() {
         layer.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_member_is_listed_and_served_beyond_the_item_cap() {
+    let registry = TestRegistry::start().await;
+    let files: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| {
+            (
+                format!("DATA_S2/S2_{i:03}.npy"),
+                format!("array {i}").into_bytes(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, d)| (p.as_str(), d.as_slice()))
+        .collect();
+    let layer = tar_of(&refs);
+    let kind = Some("application/vnd.example.tiles.v1");
+    registry
+        .push_artifact(
+            "tiles",
+            "v1",
+            kind,
+            (EMPTY, b"{}"),
+            &[(TAR, &layer, Some("t.tar"))],
+        )
+        .await;
+    let gateway = Gateway::start(&format!(
+        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"tiles\"]\nmax_member_assets = 10\n",
+        registry.url
+    ))
+    .await;
+    let page: Value = reqwest::get(format!("{}/collections/tiles/items", gateway.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = &page["features"][0];
+    assert_eq!(
+        item["assets"].as_object().unwrap().len(),
+        11,
+        "the layer and 10 members"
+    );
+    let members_link = item["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "members")
+        .unwrap();
+    let listing: Value = reqwest::get(members_link["href"].as_str().unwrap())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listing["numberMatched"], 40);
+    let members = listing["members"].as_array().unwrap();
+    for (member, (path, data)) in members.iter().zip(&files) {
+        assert_eq!(member["path"], path.as_str());
+        let body = reqwest::get(member["href"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(body.status(), 200, "{member}");
+        assert_eq!(body.bytes().await.unwrap().as_ref(), data.as_slice());
+    }
+    let missing = format!("{}/collections/tiles/items/nope/members", gateway.url);
+    assert_eq!(reqwest::get(missing).await.unwrap().status(), 404);
+}

@@ -26,6 +26,7 @@ pub fn settings(kind: SourceKind) -> SourceSettings {
         crs: None,
         assets: AssetMode::default(),
         max_config_bytes: 1024 * 1024,
+        max_member_assets: 256,
     }
 }
 
