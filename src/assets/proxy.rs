@@ -4,7 +4,8 @@
 //! The life of an asset request:
 //! 1. [`range::decide`] turns the conditionals and `Range` into a [`Decision`];
 //! 2. `304`, `416` and every `HEAD` are answered here, with no upstream request;
-//! 3. otherwise the blob (or one range of it) is opened with [`Source::open_blob`];
+//! 3. otherwise the blob (or one range of it) is opened with
+//!    [`Source::open_blob_for_client`] (small ranges from the hot-range cache);
 //!    an upstream failure becomes a JSON error that names neither registry nor
 //!    credentials;
 //! 4. the bytes stream to the client; a whole body passes through [`Verified`], which
@@ -36,7 +37,7 @@ pub async fn serve(
     match blob.member.as_ref().map(|m| m.offset) {
         None => {
             answer(blob, method, headers, |range| {
-                source.open_blob(&blob.repository, &blob.digest, blob.size, range)
+                source.open_blob_for_client(&blob.repository, &blob.digest, blob.size, range)
             })
             .await
         }
@@ -56,7 +57,7 @@ pub async fn serve(
                     end: offset + within.end,
                 };
                 source
-                    .open_blob(&blob.repository, &blob.digest, blob.size, Some(shifted))
+                    .open_blob_for_client(&blob.repository, &blob.digest, blob.size, Some(shifted))
                     .await
             })
             .await

@@ -4,6 +4,7 @@
 //! and opens blobs for streaming with an optional byte range for the asset proxy.
 
 pub mod blob;
+pub mod hot;
 pub mod http;
 pub mod layout;
 pub mod manifest;
@@ -224,6 +225,24 @@ impl Source {
         match self {
             Source::Registry(r) => r.blob(repository, digest, limit).await,
             Source::Layout(l) => l.blob(repository, digest, limit),
+        }
+    }
+
+    /// Opens a blob for a client (the asset proxy): like [`Source::open_blob`], with
+    /// small ranges of registry blobs answered from, and kept in, the hot-range cache.
+    pub async fn open_blob_for_client(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        range: Option<ByteRange>,
+    ) -> Result<BlobBody, SourceError> {
+        match self {
+            Source::Registry(r) => {
+                r.open_blob_for_client(repository, digest, size, range)
+                    .await
+            }
+            Source::Layout(l) => l.open_blob(repository, digest, size, range).await,
         }
     }
 

@@ -16,6 +16,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 
+use super::hot::HotRanges;
 use super::http::{RegistryHttp, reqwest_error_without_url, status_error, unreachable};
 use super::manifest::{self, ImageIndex, Manifest};
 use super::metrics::{RegistryMetrics, RequestKind};
@@ -31,6 +32,7 @@ pub struct RegistrySource {
     registry: String,
     repositories: Vec<String>,
     http: RegistryHttp,
+    hot: HotRanges,
 }
 
 /// A page of `/tags/list`.
@@ -95,6 +97,7 @@ impl RegistrySource {
             registry,
             repositories: repositories.clone(),
             http,
+            hot: HotRanges::default(),
         })
     }
 
@@ -391,6 +394,42 @@ impl RegistrySource {
             });
         }
         Ok(bytes)
+    }
+
+    /// Opens a blob for a client: small ranges come from the hot-range cache when
+    /// read before, and are kept for next time.
+    pub async fn open_blob_for_client(
+        &self,
+        repository: &str,
+        digest: &str,
+        size: u64,
+        range: Option<ByteRange>,
+    ) -> Result<BlobBody, SourceError> {
+        let Some(range) = range.filter(|r| HotRanges::keeps(*r)) else {
+            return self.open_blob(repository, digest, size, range).await;
+        };
+        let bytes = match self.hot.get(digest, range) {
+            Some(bytes) => bytes,
+            None => {
+                let body = self
+                    .open_blob(repository, digest, size, Some(range))
+                    .await?;
+                let mut bytes = bytes::BytesMut::with_capacity(body.length as usize);
+                let mut stream = body.stream;
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(|e| {
+                        unreachable(repository, &format!("reading blob {digest}: {e}"))
+                    })?;
+                    bytes.extend_from_slice(&chunk);
+                }
+                let bytes = bytes.freeze();
+                self.hot.insert(digest, range, bytes.clone());
+                bytes
+            }
+        };
+        let length = bytes.len() as u64;
+        let stream = futures::stream::once(async move { Ok(bytes) }).boxed();
+        Ok(BlobBody { stream, length })
     }
 
     /// Opens a blob for streaming.

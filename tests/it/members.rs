@@ -239,6 +239,25 @@ async fn members_of_tar_layers_are_assets_gdal_reads_by_range() {
         "fetched {fetched} of {} bytes",
         layer.len()
     );
+    // Opening it again reads the same small ranges: all from the hot-range cache.
+    let again = checksum(
+        &format!("/vsicurl/{}", tif["href"].as_str().unwrap()),
+        "again.tif",
+    );
+    assert_eq!(again, remote);
+    let text = client
+        .get(&metrics)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let bytes_again = metric(&text, "stac_oci_registry_blob_bytes_total");
+    assert_eq!(
+        bytes_again, bytes_after,
+        "a second open went back to the registry"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
