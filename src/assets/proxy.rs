@@ -21,6 +21,8 @@ use futures::StreamExt;
 use super::range::{self, Decision};
 use super::verify::Verified;
 use crate::mapping::BlobRef;
+use crate::members::{Compression, decompress};
+use crate::source::blob::exact_slice;
 use crate::source::{BlobBody, ByteRange, Source, SourceError};
 
 /// `Cache-Control` for blobs: content addressed by digest never changes.
@@ -34,35 +36,57 @@ pub async fn serve(
     method: &Method,
     headers: &HeaderMap,
 ) -> Response {
-    match blob.member.as_ref().map(|m| m.offset) {
-        None => {
-            answer(blob, method, headers, |range| {
-                source.open_blob_for_client(&blob.repository, &blob.digest, blob.size, range)
+    let Some(member) = &blob.member else {
+        return answer(blob, method, headers, |range| {
+            source.open_blob_for_client(&blob.repository, &blob.digest, blob.size, range)
+        })
+        .await;
+    };
+    if member.compression != Compression::None {
+        // A file inside a compressed layer cannot be reached by range: it is sent
+        // whole, decompressed from the layer's start, whatever `Range` asked.
+        let mut headers = headers.clone();
+        headers.remove(header::RANGE);
+        let mut response = answer(blob, method, &headers, |_| async move {
+            let layer = source
+                .open_blob_for_client(&blob.repository, &blob.digest, member.layer_size, None)
+                .await?;
+            let tar = decompress::decompressed(layer.stream, member.compression);
+            let stream = exact_slice(tar, member.offset, blob.size);
+            Ok(BlobBody {
+                stream,
+                length: blob.size,
             })
-            .await
-        }
-        // A file inside a tar layer: every request is a range of the layer.
-        Some(offset) => {
-            answer(blob, method, headers, |range| async move {
-                if blob.size == 0 {
-                    let stream = futures::stream::empty().boxed();
-                    return Ok(BlobBody { stream, length: 0 });
-                }
-                let within = range.unwrap_or(ByteRange {
-                    start: 0,
-                    end: blob.size - 1,
-                });
-                let shifted = ByteRange {
-                    start: offset + within.start,
-                    end: offset + within.end,
-                };
-                source
-                    .open_blob_for_client(&blob.repository, &blob.digest, blob.size, Some(shifted))
-                    .await
-            })
-            .await
-        }
+        })
+        .await;
+        let out = response.headers_mut();
+        out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
+        return response;
     }
+    // A file inside a plain tar layer: every request is a range of the layer.
+    answer(blob, method, headers, |range| async move {
+        if blob.size == 0 {
+            let stream = futures::stream::empty().boxed();
+            return Ok(BlobBody { stream, length: 0 });
+        }
+        let within = range.unwrap_or(ByteRange {
+            start: 0,
+            end: blob.size - 1,
+        });
+        let shifted = ByteRange {
+            start: member.offset + within.start,
+            end: member.offset + within.end,
+        };
+        source
+            .open_blob_for_client(
+                &blob.repository,
+                &blob.digest,
+                member.layer_size,
+                Some(shifted),
+            )
+            .await
+    })
+    .await
 }
 
 /// The steps of [`serve`], with `open` fetching the whole blob (`None`) or one range.

@@ -2,11 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
-use crate::members::Member;
+use crate::members::LayerIndex;
 use crate::source::Descriptor;
 
 /// One image manifest found by the crawl, with everything mapping needs and no I/O left to do.
@@ -44,7 +42,7 @@ pub struct Artifact {
     pub referrers: Vec<Referrer>,
     /// The files inside each uncompressed tar layer, by layer digest, or why the layer
     /// could not be indexed.
-    pub layer_members: BTreeMap<String, Result<Arc<Vec<Member>>, String>>,
+    pub layer_members: BTreeMap<String, Result<LayerIndex, String>>,
 }
 
 /// An artifact whose `subject` is another one: found through the referrers API or the

@@ -6,11 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 
-use crate::members::Member;
+use crate::members::LayerIndex;
 use crate::source::FetchedManifest;
 
 /// Manifests and small blobs by digest, shared by the tasks of a pass.
@@ -31,7 +29,7 @@ struct Entries {
     manifests: HashMap<String, FetchedManifest>,
     blobs: HashMap<String, Bytes>,
     /// Member indexes of tar layers, or why a layer is not a readable tar.
-    members: HashMap<String, Result<Arc<Vec<Member>>, String>>,
+    members: HashMap<String, Result<LayerIndex, String>>,
     /// Digests reached during the current pass.
     used: HashSet<String>,
 }
@@ -68,7 +66,7 @@ impl CrawlCache {
     }
 
     /// The member index of a tar layer, if an earlier pass built it.
-    pub fn members(&self, digest: &str) -> Option<Result<Arc<Vec<Member>>, String>> {
+    pub fn members(&self, digest: &str) -> Option<Result<LayerIndex, String>> {
         let mut entries = self.lock();
         let found = entries.members.get(digest).cloned();
         entries.used.insert(digest.to_owned());
@@ -76,7 +74,7 @@ impl CrawlCache {
     }
 
     /// Stores a layer's member index (or the reason it has none).
-    pub fn insert_members(&self, digest: &str, members: Result<Arc<Vec<Member>>, String>) {
+    pub fn insert_members(&self, digest: &str, members: Result<LayerIndex, String>) {
         let mut entries = self.lock();
         entries.used.insert(digest.to_owned());
         entries.members.insert(digest.to_owned(), members);

@@ -88,8 +88,12 @@ pub struct BlobRef {
 pub struct TarMember {
     /// Its path in the archive.
     pub path: String,
-    /// Where its bytes start in the layer.
+    /// Where its bytes start in the (decompressed) layer.
     pub offset: u64,
+    /// How the layer is stored: a compressed layer's member is served whole.
+    pub compression: crate::members::Compression,
+    /// The layer's own size.
+    pub layer_size: u64,
 }
 
 /// A mapped STAC Item and the blobs behind its assets.

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::draft::{Context, Draft};
 use super::ids::sanitize;
 use super::{BlobRef, TarMember};
-use crate::members;
+use crate::members::{self, Compression};
 
 /// Adds the member assets of each draft's tar layers.
 pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
@@ -30,11 +30,19 @@ pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
         for (layer_key, layer) in layers {
             let note = match &indexes[&layer.digest] {
                 Ok(index) => {
-                    for member in index.iter() {
-                        add_member(draft, &layer_key, &layer, member, listed < max_listed);
+                    for member in index.members.iter() {
+                        let compression = index.compression;
+                        add_member(
+                            draft,
+                            &layer_key,
+                            &layer,
+                            member,
+                            compression,
+                            listed < max_listed,
+                        );
                         listed += 1;
                     }
-                    ("oci:member_count", json!(index.len()))
+                    ("oci:member_count", json!(index.members.len()))
                 }
                 Err(reason) => ("oci:members_error", json!(reason)),
             };
@@ -54,6 +62,7 @@ fn add_member(
     layer_key: &str,
     layer: &BlobRef,
     member: &members::Member,
+    compression: Compression,
     listed: bool,
 ) {
     let name = member.path.rsplit('/').next().unwrap_or(&member.path);
@@ -75,6 +84,8 @@ fn add_member(
         member: Some(TarMember {
             path: member.path.clone(),
             offset: member.offset,
+            compression,
+            layer_size: layer.size,
         }),
         ..layer.clone()
     };

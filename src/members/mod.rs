@@ -4,34 +4,80 @@
 //! are tars, indexes them from their headers ([`tar`]), and says what each member is
 //! (media type and roles from its path).
 
+pub mod decompress;
 pub mod tar;
 
 pub use tar::Member;
 
+use std::sync::Arc;
+
+/// The files of one tar layer and how the layer is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerIndex {
+    /// Plain, gzip or zstd.
+    pub compression: Compression,
+    /// Its regular files, in archive order (offsets in the decompressed tar).
+    pub members: Arc<Vec<Member>>,
+}
+
 use crate::source::Descriptor;
 
-/// Media types of uncompressed tar layers.
-const TAR_TYPES: &[&str] = &[
-    "application/vnd.oci.image.layer.v1.tar",
-    "application/x-tar",
-    "application/tar",
-];
+/// How a tar layer's bytes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// A plain tar: members are byte ranges of the layer.
+    None,
+    /// `tar+gzip`: members are read by decompressing from the start.
+    Gzip,
+    /// `tar+zstd`: likewise.
+    Zstd,
+}
 
-/// Whether a layer is an uncompressed tar (by media type, or a `.tar` title with a
-/// generic media type).
-pub fn is_tar(layer: &Descriptor) -> bool {
+/// Whether a layer is a tar, and how it is compressed (by media type, or by the title's
+/// extension when the media type is generic).
+pub fn tar_compression(layer: &Descriptor) -> Option<Compression> {
     let media_type = layer
         .media_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim();
-    if TAR_TYPES.contains(&media_type) {
-        return true;
+    let by_type = match media_type {
+        "application/vnd.oci.image.layer.v1.tar"
+        | "application/vnd.docker.image.rootfs.diff.tar"
+        | "application/x-tar"
+        | "application/tar" => Some(Compression::None),
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+        | "application/vnd.docker.image.rootfs.diff.tar.gzip" => Some(Compression::Gzip),
+        "application/vnd.oci.image.layer.v1.tar+zstd" => Some(Compression::Zstd),
+        _ => None,
+    };
+    if by_type.is_some() {
+        return by_type;
     }
-    let generic = matches!(media_type, "application/octet-stream" | "");
-    let title = layer.annotations.get("org.opencontainers.image.title");
-    generic && title.is_some_and(|t| t.ends_with(".tar"))
+    let generic = matches!(
+        media_type,
+        "application/octet-stream"
+            | ""
+            | "application/gzip"
+            | "application/x-gzip"
+            | "application/zstd"
+    );
+    let title = layer
+        .annotations
+        .get("org.opencontainers.image.title")?
+        .to_ascii_lowercase();
+    if !generic {
+        None
+    } else if title.ends_with(".tar") {
+        Some(Compression::None)
+    } else if title.ends_with(".tar.gz") || title.ends_with(".tgz") {
+        Some(Compression::Gzip)
+    } else if title.ends_with(".tar.zst") || title.ends_with(".tar.zstd") {
+        Some(Compression::Zstd)
+    } else {
+        None
+    }
 }
 
 /// The media type of a member, from its extension.
@@ -119,18 +165,21 @@ mod tests {
             artifact_type: None,
             platform: None,
         };
-        assert!(is_tar(&layer(
-            "application/vnd.oci.image.layer.v1.tar",
-            None
-        )));
-        assert!(is_tar(&layer(
-            "application/octet-stream",
-            Some("full/10000.tar")
-        )));
-        assert!(!is_tar(&layer(
-            "application/vnd.oci.image.layer.v1.tar+gzip",
-            None
-        )));
-        assert!(!is_tar(&layer("image/tiff", Some("x.tar"))));
+        let kind = |media_type, title| tar_compression(&layer(media_type, title));
+        let tar = "application/vnd.oci.image.layer.v1.tar";
+        assert_eq!(kind(tar, None), Some(Compression::None));
+        assert_eq!(
+            kind("application/octet-stream", Some("full/1.tar")),
+            Some(Compression::None)
+        );
+        let (gzip, zstd) = (format!("{tar}+gzip"), format!("{tar}+zstd"));
+        assert_eq!(kind(&gzip, None), Some(Compression::Gzip));
+        assert_eq!(kind(&zstd, None), Some(Compression::Zstd));
+        assert_eq!(
+            kind("application/gzip", Some("t4/t31tfj.tar.gz")),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(kind("image/tiff", Some("x.tar")), None);
+        assert_eq!(kind("application/octet-stream", Some("x.bin")), None);
     }
 }

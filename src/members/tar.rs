@@ -4,8 +4,12 @@
 //! costs a few requests per member at most, and one request for many small members.
 
 use std::future::Future;
+use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tokio::sync::Mutex;
 
 /// Bytes read per request while walking the headers.
 const CHUNK: u64 = 64 * 1024;
@@ -62,6 +66,10 @@ where
         }
         let want = length.max(CHUNK).min(self.total - offset);
         let bytes = (self.read)(offset, want).await?;
+        if bytes.is_empty() && self.total == u64::MAX {
+            // A stream of unknown length ended: the caller decides whether that is clean.
+            return Ok(bytes);
+        }
         if (bytes.len() as u64) < length {
             return Err(format!(
                 "layer ended at byte {} while reading a header",
@@ -100,7 +108,7 @@ where
             return Err(format!("truncated header at byte {position}"));
         }
         let header = reader.get(position, BLOCK).await?;
-        if header.iter().all(|&b| b == 0) {
+        if header.is_empty() || header.iter().all(|&b| b == 0) {
             break;
         }
         check_sum(&header).map_err(|e| format!("header at byte {position}: {e}"))?;
@@ -154,6 +162,72 @@ where
         position = data + size.div_ceil(BLOCK) * BLOCK;
     }
     Ok(members)
+}
+
+/// Indexes a tar read front to back (a decompressed layer): the same walk as [`index`],
+/// with member data read and dropped instead of jumped over.
+pub async fn index_stream(
+    stream: BoxStream<'static, std::io::Result<Bytes>>,
+    max_members: usize,
+) -> Result<Vec<Member>, String> {
+    let sequential = Arc::new(Mutex::new(Sequential {
+        stream,
+        position: 0,
+        pending: Bytes::new(),
+    }));
+    let read = move |offset: u64, length: u64| {
+        let sequential = Arc::clone(&sequential);
+        async move { sequential.lock().await.read(offset, length).await }
+    };
+    index(u64::MAX, read, max_members).await
+}
+
+/// A byte stream read at increasing offsets.
+struct Sequential {
+    stream: BoxStream<'static, std::io::Result<Bytes>>,
+    position: u64,
+    pending: Bytes,
+}
+
+impl Sequential {
+    /// Up to `length` bytes at `offset` (fewer at the end); `offset` never goes back.
+    async fn read(&mut self, offset: u64, length: u64) -> Result<Bytes, String> {
+        if offset < self.position {
+            return Err(format!(
+                "read at byte {offset} after byte {}",
+                self.position
+            ));
+        }
+        let mut skip = offset - self.position;
+        let mut out = BytesMut::new();
+        while (out.len() as u64) < length {
+            if self.pending.is_empty() {
+                match self.stream.next().await {
+                    Some(Ok(chunk)) => self.pending = chunk,
+                    Some(Err(e)) => return Err(format!("decompressing the layer: {e}")),
+                    None if skip > 0 => {
+                        return Err(format!(
+                            "layer ended at byte {}, inside a member",
+                            self.position
+                        ));
+                    }
+                    None => break,
+                }
+                continue;
+            }
+            if skip > 0 {
+                let n = skip.min(self.pending.len() as u64);
+                let _ = self.pending.split_to(n as usize);
+                skip -= n;
+                self.position += n;
+                continue;
+            }
+            let n = (length - out.len() as u64).min(self.pending.len() as u64);
+            out.extend_from_slice(&self.pending.split_to(n as usize));
+            self.position += n;
+        }
+        Ok(out.freeze())
+    }
 }
 
 /// The ustar name: `prefix/name`, or the plain name for old archives.
@@ -359,5 +433,30 @@ mod tests {
         // Not a tar at all.
         let err = index_of(&[0x42u8; 1024]).await.unwrap_err();
         assert!(err.contains("header at byte 0"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn streamed_walk_matches_the_ranged_one() {
+        let files = [
+            ("a/one.npy", vec![1u8; 3000]),
+            ("b/two.tif", vec![2u8; 70_000]),
+            ("c.json", b"{}".to_vec()),
+        ];
+        let bytes = archive(&files, tar::Header::new_gnu);
+        let chunks: Vec<std::io::Result<Bytes>> = bytes
+            .chunks(777)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let streamed = index_stream(futures::stream::iter(chunks).boxed(), 100)
+            .await
+            .unwrap();
+        assert_eq!(streamed, index_of(&bytes).await.unwrap());
+        // A stream cut inside a member's data.
+        let cut: Vec<std::io::Result<Bytes>> = vec![Ok(Bytes::copy_from_slice(&bytes[..5000]))];
+        assert!(
+            index_stream(futures::stream::iter(cut).boxed(), 100)
+                .await
+                .is_err()
+        );
     }
 }

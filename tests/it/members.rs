@@ -328,3 +328,84 @@ async fn every_member_is_listed_and_served_beyond_the_item_cap() {
     let missing = format!("{}/collections/tiles/items/nope/members", gateway.url);
     assert_eq!(reqwest::get(missing).await.unwrap().status(), 404);
 }
+
+/// `bytes` compressed with gzip or zstd.
+async fn compressed(bytes: &[u8], zstd: bool) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut out = Vec::new();
+    if zstd {
+        let mut encoder = async_compression::tokio::bufread::ZstdEncoder::new(bytes);
+        encoder.read_to_end(&mut out).await.unwrap();
+    } else {
+        let mut encoder = async_compression::tokio::bufread::GzipEncoder::new(bytes);
+        encoder.read_to_end(&mut out).await.unwrap();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_of_compressed_layers_are_listed_and_served_whole() {
+    let registry = TestRegistry::start().await;
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let small = br#"{"tile": "t30uxv"}"#.to_vec();
+    let tar = tar_of(&[("DATA/big.bin", &big), ("META/info.json", &small)]);
+    let kind = Some("application/vnd.example.tiles.v1");
+    let gz = compressed(&tar, false).await;
+    let zst = compressed(&tar, true).await;
+    let gzip_type = "application/vnd.oci.image.layer.v1.tar+gzip";
+    let zstd_type = "application/vnd.oci.image.layer.v1.tar+zstd";
+    registry
+        .push_artifact(
+            "packed",
+            "gzip",
+            kind,
+            (EMPTY, b"{}"),
+            &[(gzip_type, &gz, Some("t.tar.gz"))],
+        )
+        .await;
+    registry
+        .push_artifact(
+            "packed",
+            "zstd",
+            kind,
+            (EMPTY, b"{}"),
+            &[(zstd_type, &zst, Some("t.tar.zst"))],
+        )
+        .await;
+    let gateway = Gateway::start(&format!(
+        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"packed\"]\n",
+        registry.url
+    ))
+    .await;
+    let page: Value = reqwest::get(format!("{}/collections/packed/items", gateway.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = page["features"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{page}");
+    let client = reqwest::Client::new();
+    for item in items {
+        let assets = item["assets"].as_object().unwrap();
+        assert_eq!(assets.len(), 3, "{item}");
+        for (path, data) in [("DATA/big.bin", &big), ("META/info.json", &small)] {
+            let asset = assets.values().find(|a| a["title"] == path).unwrap();
+            assert_eq!(asset["file:size"], data.len());
+            let href = asset["href"].as_str().unwrap();
+            let r = client.get(href).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.headers()["accept-ranges"], "none");
+            assert_eq!(r.bytes().await.unwrap().as_ref(), data.as_slice(), "{path}");
+            // A range inside a compressed layer is answered with the whole member.
+            let r = client
+                .get(href)
+                .header("range", "bytes=5-9")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            assert_eq!(r.bytes().await.unwrap().len(), data.len());
+        }
+    }
+}
