@@ -1,4 +1,4 @@
-//! `GET /metrics`: Prometheus text exposition of what the gateway does to registries
+//! The text of `GET /metrics`: Prometheus exposition of what the gateway does to registries
 //! and what it serves — registry requests by kind and status, crawl durations and
 //! errors, artifacts per source, Items per collection. The figures already live in the
 //! sources' request counters, the status board and the snapshot; this module only
@@ -8,47 +8,16 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-use axum::Router;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-
 use crate::crawl::status::StatusBoard;
 use crate::index::{Search, Snapshot};
 use crate::source::Source;
 
-/// What `/metrics` reads.
-#[derive(Clone)]
-pub struct MetricsState {
-    /// The served snapshot.
-    pub snapshot: Arc<ArcSwap<Snapshot>>,
-    /// Sources by name.
-    pub sources: Arc<BTreeMap<String, Arc<Source>>>,
-    /// Crawl outcomes.
-    pub status: StatusBoard,
-}
-
-/// The `/metrics` route, with its own state.
-pub fn router(state: MetricsState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .with_state(state)
-}
-
-async fn metrics(State(state): State<MetricsState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        render(&state),
-    )
-}
-
-/// The exposition text.
-pub fn render(state: &MetricsState) -> String {
+/// The exposition text for the sources, their crawl outcomes and the served snapshot.
+pub fn render(
+    snapshot: &Snapshot,
+    sources: &BTreeMap<String, Arc<Source>>,
+    status: &StatusBoard,
+) -> String {
     let mut out = String::new();
     family(
         &mut out,
@@ -56,7 +25,7 @@ pub fn render(state: &MetricsState) -> String {
         "counter",
         "Requests made to registries, by source, kind and HTTP status (0: no response).",
     );
-    for (name, source) in state.sources.iter() {
+    for (name, source) in sources.iter() {
         for (kind, status, count) in source.metrics().map(|m| m.snapshot()).unwrap_or_default() {
             let labels = format!(
                 "source=\"{}\",kind=\"{}\",status=\"{status}\"",
@@ -77,7 +46,7 @@ pub fn render(state: &MetricsState) -> String {
         "counter",
         "Blob bytes received from registries (configs, tar headers, assets).",
     );
-    for (name, source) in state.sources.iter() {
+    for (name, source) in sources.iter() {
         if let Some(metrics) = source.metrics() {
             let bytes = metrics.blob_bytes() as f64;
             sample(
@@ -88,7 +57,7 @@ pub fn render(state: &MetricsState) -> String {
             );
         }
     }
-    let statuses = state.status.sources();
+    let statuses = status.sources();
     family(
         &mut out,
         "stac_oci_crawl_duration_seconds",
@@ -148,7 +117,6 @@ pub fn render(state: &MetricsState) -> String {
             s.artifacts as f64,
         );
     }
-    let snapshot = state.snapshot.load();
     family(
         &mut out,
         "stac_oci_items",

@@ -11,9 +11,8 @@ use tracing::info;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::crawl::status::StatusBoard;
-use crate::events::{self, route::WebhookState};
+use crate::events::route::WebhookState;
 use crate::index::Snapshot;
-use crate::metrics::{self, MetricsState};
 use crate::refresh::Refresher;
 use crate::source::{Source, SourceError};
 
@@ -50,28 +49,23 @@ pub async fn run(
         status.clone(),
     ));
     let crawler = Arc::clone(&refresher).spawn();
+    let mut event_loop = None;
+    let webhooks = settings.webhooks.secret.as_ref().map(|secret| {
+        let (queue, task) = refresher.spawn_event_loop();
+        event_loop = Some(task);
+        WebhookState {
+            secret: Arc::from(secret.as_str()),
+            queue,
+        }
+    });
     let state = AppState {
         snapshot,
         sources: Arc::new(by_name),
         status,
         server: Arc::new(settings.server.clone()),
+        webhooks,
     };
-    let metrics = MetricsState {
-        snapshot: Arc::clone(&state.snapshot),
-        sources: Arc::clone(&state.sources),
-        status: state.status.clone(),
-    };
-    let mut app = api::router(state).merge(metrics::router(metrics));
-    let mut event_loop = None;
-    if let Some(secret) = &settings.webhooks.secret {
-        let (queue, task) = refresher.spawn_event_loop();
-        let webhooks = WebhookState {
-            secret: Arc::from(secret.as_str()),
-            queue,
-        };
-        app = app.merge(events::route::router(webhooks));
-        event_loop = Some(task);
-    }
+    let app = api::router(state);
     let address = listener.local_addr()?;
     info!("listening on http://{address}");
     let result = axum::serve(listener, app)

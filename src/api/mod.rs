@@ -22,8 +22,9 @@ pub use error::ApiError;
 pub use state::AppState;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
@@ -52,6 +53,12 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/healthz", get(ops::healthz)),
         ("/readyz", get(ops::readyz)),
         ("/status", get(ops::status)),
+        ("/metrics", get(ops::metrics)),
+        (
+            "/webhooks/{kind}",
+            post(crate::events::route::receive)
+                .layer(DefaultBodyLimit::max(crate::events::route::MAX_BODY)),
+        ),
     ]
 }
 

@@ -1,4 +1,4 @@
-//! Operations: `/healthz`, `/readyz` and `/status`.
+//! Operations: `/healthz`, `/readyz`, `/status` and `/metrics`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -41,4 +41,12 @@ pub async fn status(State(state): State<AppState>) -> Response {
             },
         }),
     )
+}
+
+/// `GET /metrics`: Prometheus text of registry requests, crawls and Items served.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let snapshot = state.snapshot.load();
+    let text = crate::metrics::render(&snapshot, &state.sources, &state.status);
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response()
 }

@@ -7,6 +7,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::ServerSettings;
 use crate::crawl::status::StatusBoard;
+use crate::events::route::WebhookState;
 use crate::index::Snapshot;
 use crate::source::Source;
 
@@ -21,4 +22,6 @@ pub struct AppState {
     pub status: StatusBoard,
     /// Server settings (public URL, limits).
     pub server: Arc<ServerSettings>,
+    /// Registry event webhooks, when a secret is configured.
+    pub webhooks: Option<WebhookState>,
 }

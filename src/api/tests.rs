@@ -83,6 +83,7 @@ fn state() -> AppState {
             default_limit: 3,
             max_limit: 5,
         }),
+        webhooks: None,
     }
 }
 
@@ -608,6 +609,6 @@ fn openapi_documents_exactly_the_routes() {
         .into_iter()
         .map(|(path, _)| path.to_string())
         .collect();
-    assert_eq!(routes.len(), 13);
+    assert_eq!(routes.len(), 15);
     assert_eq!(openapi_paths(), routes);
 }

@@ -4,20 +4,19 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use serde_json::json;
 
 use super::{WebhookKind, authorized, changed_repositories};
 use crate::api::error::ApiError;
+use crate::api::state::AppState;
 use crate::refresh::RecrawlQueue;
 
 /// Largest webhook body read.
-const MAX_BODY: usize = 1024 * 1024;
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// What the webhook route needs.
 #[derive(Clone)]
@@ -28,20 +27,17 @@ pub struct WebhookState {
     pub queue: RecrawlQueue,
 }
 
-/// The webhook route, with its own state.
-pub fn router(state: WebhookState) -> Router {
-    Router::new()
-        .route("/webhooks/{kind}", post(receive))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
-}
-
-async fn receive(
-    State(state): State<WebhookState>,
+/// `POST /webhooks/{kind}`: checks the secret, reads the payload, queues recrawls.
+pub async fn receive(
+    State(app): State<AppState>,
     Path(kind): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Some(state) = app.webhooks else {
+        return ApiError::not_found("route `/webhooks` (no [webhooks] secret is configured)")
+            .into_response();
+    };
     let kind: WebhookKind = match kind.parse() {
         Ok(kind) => kind,
         Err(_) => return ApiError::not_found(format!("webhook kind `{kind}`")).into_response(),
