@@ -24,6 +24,8 @@ pub const COG: &str = "image/tiff; application=geotiff; profile=cloud-optimized"
 const ORIGIN: (f64, f64) = (1.40, 43.65);
 /// Side of the scene in degrees.
 const SIDE_DEG: f64 = 0.1;
+/// The projection extension, for `proj:epsg`, `proj:shape` and `proj:transform`.
+const PROJECTION: &str = "https://stac-extensions.github.io/projection/v1.1.0/schema.json";
 /// Side of each band image in pixels.
 const SIDE: u32 = 256;
 
@@ -37,7 +39,7 @@ pub fn add(layout: &mut LayoutWriter) -> io::Result<()> {
     let item = json!({
         "type": "Feature",
         "stac_version": "1.0.0",
-        "stac_extensions": [],
+        "stac_extensions": [PROJECTION],
         "id": "toulouse-2024-05-01",
         "bbox": [west, south, east, north],
         "geometry": {
@@ -48,6 +50,10 @@ pub fn add(layout: &mut LayoutWriter) -> io::Result<()> {
             "datetime": "2024-05-01T10:30:00Z",
             "title": "Demo scene near Toulouse",
             "description": "Synthetic red and near-infrared bands, for trying the gateway.",
+            // What GDAL's STACIT driver needs to mosaic search results.
+            "proj:epsg": 4326,
+            "proj:shape": [SIDE, SIDE],
+            "proj:transform": [SIDE_DEG / f64::from(SIDE), 0.0, west, 0.0, -SIDE_DEG / f64::from(SIDE), north],
         },
         "links": [],
         "assets": { "red": asset("red.tif", "Red"), "nir": asset("nir.tif", "Near infrared") },

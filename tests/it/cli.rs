@@ -191,3 +191,42 @@ fn collect(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String,
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gdal_stacit_mosaics_search_results_of_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = Gateway::start_with_args(&[], dir).await;
+    let gdal = |args: &[&str]| {
+        let out = Command::new("gdalinfo")
+            .args(args)
+            .env("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
+            .output()
+            .expect("gdalinfo (Debian gdal-bin) must be installed");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let stacit = format!(
+        "STACIT:\"{}/search?collections=stac-item-demo\":asset=red",
+        gateway.url
+    );
+    let mosaic = gdal(&["-checksum", &stacit]);
+    assert!(mosaic.contains("Size is 256, 256"), "{mosaic}");
+    let checksum = |text: &str| {
+        text.lines()
+            .find(|l| l.contains("Checksum="))
+            .map(str::trim)
+            .map(str::to_owned)
+    };
+    let href = format!(
+        "/vsicurl/{}/collections/stac-item-demo/items/toulouse-2024-05-01/assets/red/red.tif",
+        gateway.url
+    );
+    let direct = gdal(&["-checksum", &href]);
+    assert_eq!(checksum(&mosaic), checksum(&direct));
+    assert!(checksum(&mosaic).is_some());
+}
