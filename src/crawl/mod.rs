@@ -417,14 +417,8 @@ async fn build_artifact(
 
 /// Whether a layer holds a STAC Item document (by media type or annotation).
 fn is_stac_item_layer(layer: &Descriptor) -> bool {
-    let media_type = layer
-        .media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim();
     matches!(
-        media_type,
+        layer.media_type_essence(),
         "application/geo+json" | "application/vnd.stac.item+json"
     ) || layer.annotations.contains_key(STAC_ITEM_LAYER_ANNOTATION)
 }

@@ -36,12 +36,7 @@ pub enum Compression {
 /// Whether a layer is a tar, and how it is compressed (by media type, or by the title's
 /// extension when the media type is generic).
 pub fn tar_compression(layer: &Descriptor) -> Option<Compression> {
-    let media_type = layer
-        .media_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim();
+    let media_type = layer.media_type_essence();
     let by_type = match media_type {
         "application/vnd.oci.image.layer.v1.tar"
         | "application/vnd.docker.image.rootfs.diff.tar"

@@ -38,6 +38,13 @@ pub struct Descriptor {
     pub platform: Option<serde_json::Value>,
 }
 
+impl Descriptor {
+    /// The media type without parameters (`image/tiff; application=geotiff` → `image/tiff`).
+    pub fn media_type_essence(&self) -> &str {
+        self.media_type.split(';').next().unwrap_or_default().trim()
+    }
+}
+
 /// An image manifest: a config and layers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

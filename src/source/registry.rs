@@ -248,22 +248,9 @@ impl RegistrySource {
         repository: &str,
         tag: &str,
     ) -> Result<String, SourceError> {
-        check_name(repository)?;
-        check_reference(repository, tag)?;
-        let path = format!("v2/{repository}/manifests/{tag}");
         let response = self
-            .http
-            .send(
-                RequestKind::ManifestHead,
-                repository,
-                Method::HEAD,
-                &path,
-                accept_manifests(),
-            )
+            .manifest_request(RequestKind::ManifestHead, Method::HEAD, repository, tag)
             .await?;
-        if response.status() != StatusCode::OK {
-            return Err(status_error(response.status(), repository, tag));
-        }
         let header = response
             .headers()
             .get("docker-content-digest")
@@ -276,28 +263,37 @@ impl RegistrySource {
         }
     }
 
+    /// A `HEAD` or `GET` of a manifest by tag or digest that answered 200.
+    async fn manifest_request(
+        &self,
+        kind: RequestKind,
+        method: Method,
+        repository: &str,
+        reference: &str,
+    ) -> Result<reqwest::Response, SourceError> {
+        check_name(repository)?;
+        check_reference(repository, reference)?;
+        let path = format!("v2/{repository}/manifests/{reference}");
+        let response = self
+            .http
+            .send(kind, repository, method, &path, accept_manifests())
+            .await?;
+        if response.status() == StatusCode::OK {
+            Ok(response)
+        } else {
+            Err(status_error(response.status(), repository, reference))
+        }
+    }
+
     /// A manifest by tag or digest.
     pub async fn manifest(
         &self,
         repository: &str,
         reference: &str,
     ) -> Result<FetchedManifest, SourceError> {
-        check_name(repository)?;
-        check_reference(repository, reference)?;
-        let path = format!("v2/{repository}/manifests/{reference}");
         let response = self
-            .http
-            .send(
-                RequestKind::ManifestGet,
-                repository,
-                Method::GET,
-                &path,
-                accept_manifests(),
-            )
+            .manifest_request(RequestKind::ManifestGet, Method::GET, repository, reference)
             .await?;
-        if response.status() != StatusCode::OK {
-            return Err(status_error(response.status(), repository, reference));
-        }
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)

@@ -8,6 +8,8 @@ use stac_oci::source::Source;
 use stac_oci::source::metrics::RequestKind;
 
 use crate::source::registry_settings;
+use crate::support::client::{get_json, registry_source};
+use crate::support::gateway::Gateway;
 use crate::support::registry::{OCI_INDEX, OCI_MANIFEST, TestRegistry, digest};
 
 const EMPTY: &str = "application/vnd.oci.empty.v1+json";
@@ -269,7 +271,7 @@ async fn malformed_artifacts_are_named_errors_and_the_rest_is_indexed() {
             (&manifest_with_layers(10_001), "over-layer-cap"),
         ],
     );
-    let gateway = crate::support::gateway::Gateway::start(&format!(
+    let gateway = Gateway::start(&format!(
         r#"
 [[sources]]
 name = "registry"
@@ -363,9 +365,10 @@ async fn a_registry_outage_keeps_the_last_snapshot_then_catches_up() {
     registry
         .push_artifact("pkg", "v1", kind, (EMPTY, b"{}"), &fine)
         .await;
-    let gateway = crate::support::gateway::Gateway::start(&format!(
-        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\ninterval = \"1s\"\n",
-        registry.url
+    let gateway = Gateway::start(&registry_source(
+        &registry.url,
+        &["pkg"],
+        "interval = \"1s\"\n",
     ))
     .await;
     let items = format!("{}/collections/pkg/items", gateway.url);
@@ -380,7 +383,7 @@ async fn a_registry_outage_keeps_the_last_snapshot_then_catches_up() {
             .is_some_and(|e| !e.is_empty())
     })
     .await;
-    let page: serde_json::Value = reqwest::get(&items).await.unwrap().json().await.unwrap();
+    let page: serde_json::Value = get_json(&items).await;
     assert_eq!(
         page["numberMatched"], 1,
         "the last good snapshot is still served: {page}"
@@ -445,13 +448,9 @@ async fn referrers_appear_on_their_subject() {
         )
         .await;
 
-    let gateway = crate::support::gateway::Gateway::start(&format!(
-        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\n",
-        registry.url
-    ))
-    .await;
+    let gateway = Gateway::start(&registry_source(&registry.url, &["pkg"], "")).await;
     let items = format!("{}/collections/pkg/items", gateway.url);
-    let page: serde_json::Value = reqwest::get(&items).await.unwrap().json().await.unwrap();
+    let page: serde_json::Value = get_json(&items).await;
     assert_eq!(
         page["numberMatched"], 1,
         "the SBOM is no Item of its own: {page}"
@@ -480,7 +479,7 @@ async fn a_registry_notification_makes_a_push_searchable_without_a_periodic_craw
         .push_artifact("pkg", "v1", kind, (EMPTY, b"{}"), &fine)
         .await;
     let secret = "a-webhook-secret-for-tests";
-    let gateway = crate::support::gateway::Gateway::start(&format!(
+    let gateway = Gateway::start(&format!(
         "[webhooks]\nsecret = \"{secret}\"\n\n[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\ninterval = \"1h\"\n",
         registry.url
     ))
@@ -572,9 +571,10 @@ async fn metrics_show_that_recrawls_fetch_nothing_unchanged() {
             &fine,
         )
         .await;
-    let gateway = crate::support::gateway::Gateway::start(&format!(
-        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\ninterval = \"1s\"\n",
-        registry.url
+    let gateway = Gateway::start(&registry_source(
+        &registry.url,
+        &["pkg"],
+        "interval = \"1s\"\n",
     ))
     .await;
     let url = format!("{}/metrics", gateway.url);
@@ -635,17 +635,8 @@ async fn version_tags_link_the_versions_of_an_artifact() {
             .push_artifact("pkg", tag, kind, (EMPTY, b"{}"), &layers)
             .await;
     }
-    let gateway = crate::support::gateway::Gateway::start(&format!(
-        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"pkg\"]\n",
-        registry.url
-    ))
-    .await;
-    let page: serde_json::Value = reqwest::get(format!("{}/collections/pkg/items", gateway.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let gateway = Gateway::start(&registry_source(&registry.url, &["pkg"], "")).await;
+    let page: serde_json::Value = get_json(&format!("{}/collections/pkg/items", gateway.url)).await;
     let items = page["features"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{page}");
     let first = items
@@ -666,12 +657,7 @@ async fn version_tags_link_the_versions_of_an_artifact() {
             .map(|l| l["href"].as_str().unwrap().to_owned())
     };
     let successor = href(first, "successor-version").unwrap();
-    let followed: serde_json::Value = reqwest::get(&successor)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let followed: serde_json::Value = get_json(&successor).await;
     assert_eq!(followed["id"], second["id"]);
     assert_eq!(href(first, "latest-version"), Some(successor));
     assert_eq!(href(second, "predecessor-version"), href(first, "self"));

@@ -4,6 +4,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::support::client::{get_json, registry_source};
 use crate::support::fixtures::{TAR, scene_cog};
 use crate::support::gateway::Gateway;
 use crate::support::registry::TestRegistry;
@@ -67,11 +68,7 @@ async fn members_of_tar_layers_are_assets_gdal_reads_by_range() {
         )
         .await;
 
-    let gateway = Gateway::start(&format!(
-        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"tiles\"]\n",
-        registry.url
-    ))
-    .await;
+    let gateway = Gateway::start(&registry_source(&registry.url, &["tiles"], "")).await;
     let client = reqwest::Client::new();
     let page: Value = client
         .get(format!("{}/collections/tiles/items", gateway.url))
@@ -286,17 +283,13 @@ async fn every_member_is_listed_and_served_beyond_the_item_cap() {
             &[(TAR, &layer, Some("t.tar"))],
         )
         .await;
-    let gateway = Gateway::start(&format!(
-        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"tiles\"]\nmax_member_assets = 10\n",
-        registry.url
+    let gateway = Gateway::start(&registry_source(
+        &registry.url,
+        &["tiles"],
+        "max_member_assets = 10\n",
     ))
     .await;
-    let page: Value = reqwest::get(format!("{}/collections/tiles/items", gateway.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(&format!("{}/collections/tiles/items", gateway.url)).await;
     let item = &page["features"][0];
     assert_eq!(
         item["assets"].as_object().unwrap().len(),
@@ -309,12 +302,7 @@ async fn every_member_is_listed_and_served_beyond_the_item_cap() {
         .iter()
         .find(|l| l["rel"] == "members")
         .unwrap();
-    let listing: Value = reqwest::get(members_link["href"].as_str().unwrap())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing: Value = get_json(members_link["href"].as_str().unwrap()).await;
     assert_eq!(listing["numberMatched"], 40);
     let members = listing["members"].as_array().unwrap();
     for (member, (path, data)) in members.iter().zip(&files) {
@@ -372,17 +360,8 @@ async fn members_of_compressed_layers_are_listed_and_served_whole() {
             &[(zstd_type, &zst, Some("t.tar.zst"))],
         )
         .await;
-    let gateway = Gateway::start(&format!(
-        "[[sources]]\nname = \"r\"\nregistry = \"{}\"\nrepositories = [\"packed\"]\n",
-        registry.url
-    ))
-    .await;
-    let page: Value = reqwest::get(format!("{}/collections/packed/items", gateway.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let gateway = Gateway::start(&registry_source(&registry.url, &["packed"], "")).await;
+    let page: Value = get_json(&format!("{}/collections/packed/items", gateway.url)).await;
     let items = page["features"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{page}");
     let client = reqwest::Client::new();

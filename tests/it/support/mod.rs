@@ -1,5 +1,6 @@
 //! Test harness: a real registry, fixtures pushed to it, the gateway binary.
 
+pub mod client;
 pub mod fixtures;
 pub mod flaky;
 pub mod gateway;
