@@ -10,8 +10,8 @@ use super::params::SearchQuery;
 use super::render::{item, item_collection, respond};
 use super::state::AppState;
 
-/// `GET /collections/{c}/items`: a page of one Collection's Items (bbox, datetime,
-/// limit, token).
+/// `GET /collections/{c}/items`: a page of one Collection's Items, with the parameters of
+/// `GET /search` except `collections`, `ids` and `intersects`.
 pub async fn list(
     State(state): State<AppState>,
     base: Base,
@@ -29,7 +29,9 @@ pub async fn list(
         collections: None,
         ..query
     };
-    let mut search = query.to_search(&state.server)?;
+    let queryables = snapshot.queryables(Some(&collection));
+    let mut search = query.to_search(&state.server, queryables.as_ref())?;
+    let fields = query.fields()?;
     search.collections = Some(vec![collection.clone()]);
     let page = snapshot.search(&search);
     let path = format!("{}/items", collection_path(&collection));
@@ -44,7 +46,7 @@ pub async fn list(
     let self_href = base.page_href(&path, raw.as_deref(), None);
     Ok(respond(
         GEO_JSON,
-        item_collection(&base, &page, self_href, links),
+        item_collection(&base, &page, fields.as_ref(), self_href, links),
     ))
 }
 

@@ -43,14 +43,26 @@ impl Base {
     /// The URL of `path` with the request's `query`; with `token`, that token replaces
     /// any the query had (the `next` link of a GET page).
     pub fn page_href(&self, path: &str, query: Option<&str>, token: Option<&str>) -> String {
+        self.paged_href(path, query, "token", token)
+    }
+
+    /// The URL of `path` with the request's `query`; with `value`, the parameter `key`
+    /// is set to it, replacing any the query had.
+    pub fn paged_href(
+        &self,
+        path: &str,
+        query: Option<&str>,
+        key: &str,
+        value: Option<&str>,
+    ) -> String {
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if key != "token" || token.is_none() {
-                pairs.append_pair(&key, &value);
+        for (name, old) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if name != key || value.is_none() {
+                pairs.append_pair(&name, &old);
             }
         }
-        if let Some(token) = token {
-            pairs.append_pair("token", token);
+        if let Some(value) = value {
+            pairs.append_pair(key, value);
         }
         match pairs.finish() {
             query if query.is_empty() => self.href(path),

@@ -6,16 +6,22 @@
 
 pub mod assets;
 pub mod collections;
+pub mod cors;
 pub mod error;
 pub mod extract;
+pub mod fields;
+pub mod filter;
 pub mod items;
 pub mod landing;
 pub mod links;
 pub mod members;
 pub mod ops;
 pub mod params;
+pub mod query;
+pub mod queryables;
 pub mod render;
 pub mod search;
+pub mod sortby;
 pub mod state;
 
 pub use error::ApiError;
@@ -25,7 +31,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
 use axum::routing::{MethodRouter, get, post};
-use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
 /// Every route, once: its path (axum syntax) and its methods.
@@ -50,6 +55,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(assets::asset).head(assets::asset),
         ),
         ("/search", get(search::get).post(search::post)),
+        ("/queryables", get(queryables::global)),
+        (
+            "/collections/{collection_id}/queryables",
+            get(queryables::collection),
+        ),
         ("/healthz", get(ops::healthz)),
         ("/readyz", get(ops::readyz)),
         ("/status", get(ops::status)),
@@ -64,6 +74,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 
 /// The application: every route, JSON 404/405 fallbacks, tracing and CORS.
 pub fn router(state: AppState) -> Router {
+    let cors = cors::layer(&state.server.cors_origins);
     routes()
         .into_iter()
         .fold(Router::new(), |router, (path, methods)| {
@@ -71,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(|uri: Uri| async move { ApiError::not_found(format!("route `{}`", uri.path())) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(CorsLayer::permissive())
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,10 +1,15 @@
 //! Search parameters read from a query string or a JSON body into an index
-//! [`Search`]; every failure is a 400 naming its parameter.
+//! [`Search`] and the [`Fields`] of its response; every failure is a 400 naming its
+//! parameter. GET and POST accept the same parameters (STAC API item search with the
+//! filter, sort, fields, query and free-text extensions).
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
+use super::fields::Fields;
+use super::filter::{self, FilterLang};
+use super::{query, sortby};
 use crate::config::ServerSettings;
 use crate::index::{Bbox, Interval, PageToken, Search, geometry};
 
@@ -25,11 +30,32 @@ pub struct SearchQuery {
     pub limit: Option<String>,
     /// Paging token from a `next` link.
     pub token: Option<String>,
+    /// A CQL2 filter, in the language of `filter-lang`.
+    pub filter: Option<String>,
+    /// `cql2-text` (the default) or `cql2-json`.
+    #[serde(rename = "filter-lang")]
+    pub filter_lang: Option<String>,
+    /// The CRS of the filter's geometries; only CRS84 / EPSG:4326.
+    #[serde(rename = "filter-crs")]
+    pub filter_crs: Option<String>,
+    /// Sort keys: `+datetime,-id`.
+    pub sortby: Option<String>,
+    /// Fields to include or (with `-`) exclude.
+    pub fields: Option<String>,
+    /// A query extension object as JSON text.
+    pub query: Option<String>,
+    /// Free-text terms, comma-separated.
+    pub q: Option<String>,
 }
 
 impl SearchQuery {
-    /// Validates the parameters into a search.
-    pub fn to_search(&self, server: &ServerSettings) -> Result<Search, ApiError> {
+    /// Validates the parameters into a search; `queryables` (the schema of the searched
+    /// Items' properties) types the operands of `query`.
+    pub fn to_search(
+        &self,
+        server: &ServerSettings,
+        queryables: Option<&Value>,
+    ) -> Result<Search, ApiError> {
         let intersects = match &self.intersects {
             Some(text) => Some(
                 serde_json::from_str(text)
@@ -51,7 +77,7 @@ impl SearchQuery {
             }
             None => limit(None, server)?,
         };
-        search(
+        let mut search = search(
             bbox,
             intersects.as_ref(),
             self.datetime.as_deref(),
@@ -59,12 +85,48 @@ impl SearchQuery {
             self.collections.as_deref().map(list),
             limit,
             self.token.as_deref(),
-        )
+        )?;
+        let lang = FilterLang::parse(self.filter_lang.as_deref(), FilterLang::Text)?;
+        filter::check_crs(self.filter_crs.as_deref())?;
+        let filter = match &self.filter {
+            Some(text) => Some(filter::from_text(text, lang)?),
+            None => None,
+        };
+        let query = match &self.query {
+            Some(text) => query::from_text(text, queryables)?,
+            None => None,
+        };
+        search.filter = filter::and(filter, query);
+        search.sortby = match &self.sortby {
+            Some(text) => sortby::from_text(text)?,
+            None => Vec::new(),
+        };
+        search.q = self
+            .q
+            .as_deref()
+            .map(list)
+            .filter(|terms| !terms.is_empty());
+        Ok(search)
+    }
+
+    /// The `fields` to apply to each returned Item, when given.
+    pub fn fields(&self) -> Result<Option<Fields>, ApiError> {
+        self.fields.as_deref().map(Fields::from_text).transpose()
     }
 }
 
-/// Validates a POST `/search` body into a search.
-pub fn from_body(body: &Value, server: &ServerSettings) -> Result<Search, ApiError> {
+/// The `fields` of a POST body, when given; `null` is an error (the extension says to
+/// send `{}` for the default set).
+pub fn body_fields(body: &Value) -> Result<Option<Fields>, ApiError> {
+    body.get("fields").map(Fields::from_value).transpose()
+}
+
+/// Validates a POST `/search` body into a search; `queryables` as for GET.
+pub fn from_body(
+    body: &Value,
+    server: &ServerSettings,
+    queryables: Option<&Value>,
+) -> Result<Search, ApiError> {
     let body = body
         .as_object()
         .ok_or_else(|| ApiError::bad_parameter("body", "expected a JSON object"))?;
@@ -99,7 +161,7 @@ pub fn from_body(body: &Value, server: &ServerSettings) -> Result<Search, ApiErr
         ),
         None => None,
     };
-    search(
+    let mut search = search(
         bbox,
         field("intersects"),
         datetime,
@@ -107,7 +169,51 @@ pub fn from_body(body: &Value, server: &ServerSettings) -> Result<Search, ApiErr
         strings(body, "collections")?,
         limit(limit_value, server)?,
         token,
-    )
+    )?;
+    let lang = match field("filter-lang") {
+        Some(value) => Some(
+            value
+                .as_str()
+                .ok_or_else(|| ApiError::bad_parameter("filter-lang", "expected a string"))?,
+        ),
+        None => None,
+    };
+    let lang = FilterLang::parse(lang, FilterLang::Json)?;
+    let crs = match field("filter-crs") {
+        Some(value) => Some(
+            value
+                .as_str()
+                .ok_or_else(|| ApiError::bad_parameter("filter-crs", "expected a string"))?,
+        ),
+        None => None,
+    };
+    filter::check_crs(crs)?;
+    let filter = match field("filter") {
+        Some(value) => Some(filter::from_value(value, lang)?),
+        None => None,
+    };
+    let query = match field("query") {
+        Some(value) => query::from_value(value, queryables)?,
+        None => None,
+    };
+    search.filter = filter::and(filter, query);
+    search.sortby = match field("sortby") {
+        Some(value) => sortby::from_value(value)?,
+        None => Vec::new(),
+    };
+    search.q = match field("q") {
+        None => None,
+        Some(Value::String(text)) => Some(list(text)),
+        Some(Value::Array(_)) => strings(body, "q")?,
+        Some(_) => {
+            return Err(ApiError::bad_parameter(
+                "q",
+                "expected a string or an array of strings",
+            ));
+        }
+    }
+    .filter(|terms| !terms.is_empty());
+    Ok(search)
 }
 
 /// Checks the parts common to GET and POST and assembles the search.
@@ -132,12 +238,7 @@ fn search(
         ),
         None => None,
     };
-    let datetime = match datetime {
-        Some(text) => {
-            Some(Interval::parse(text).map_err(|e| ApiError::bad_parameter("datetime", e))?)
-        }
-        None => None,
-    };
+    let datetime = datetime.map(interval).transpose()?;
     let token = match token {
         Some(text) => {
             Some(PageToken::decode(text).map_err(|e| ApiError::bad_parameter("token", e))?)
@@ -152,7 +253,23 @@ fn search(
         collections,
         limit,
         token,
+        ..Search::default()
     })
+}
+
+/// A `datetime` instant or interval; an interval open at both ends is an error (STAC API
+/// item search: `../..` and `/` are invalid).
+pub fn interval(text: &str) -> Result<Interval, ApiError> {
+    if let Some((start, end)) = text.trim().split_once('/')
+        && matches!(start, "" | "..")
+        && matches!(end, "" | "..")
+    {
+        return Err(ApiError::bad_parameter(
+            "datetime",
+            "an interval needs at least one end",
+        ));
+    }
+    Interval::parse(text).map_err(|e| ApiError::bad_parameter("datetime", e))
 }
 
 /// The page size: the default when absent, clamped to the maximum; not positive is an error.
@@ -181,7 +298,7 @@ pub fn bbox_text(text: &str) -> Result<Bbox, ApiError> {
 }
 
 /// A comma-separated list, without empty entries.
-fn list(text: &str) -> Vec<String> {
+pub fn list(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -189,10 +306,12 @@ fn list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// An optional array of strings in a JSON body.
+/// An optional array of strings in a JSON body; for `collections`, a string is read as
+/// a comma-separated list too, as some clients (stac-api-validator) send `"a"`.
 fn strings(body: &Map<String, Value>, name: &'static str) -> Result<Option<Vec<String>>, ApiError> {
     match body.get(name).filter(|v| !v.is_null()) {
         None => Ok(None),
+        Some(Value::String(text)) if name == "collections" => Ok(Some(list(text))),
         Some(value) => value
             .as_array()
             .and_then(|values| {

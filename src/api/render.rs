@@ -6,6 +6,8 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::fields::Fields;
+use super::landing::{QUERYABLES_REL, SCHEMA_JSON};
 use super::links::{Base, GEO_JSON, JSON, collection_path, item_path};
 use crate::index::{IndexedItem, Page};
 use crate::mapping::MappedCollection;
@@ -66,19 +68,29 @@ pub fn collection(base: &Base, mapped: &MappedCollection) -> Value {
             base.link("parent", "/", JSON),
             base.link("root", "/", JSON),
             base.link("items", &format!("{path}/items"), GEO_JSON),
+            base.link(QUERYABLES_REL, &format!("{path}/queryables"), SCHEMA_JSON),
         ]),
     );
     Value::Object(collection)
 }
 
-/// An ItemCollection for one page; `links` are added after self and root.
+/// An ItemCollection for one page, its Items reduced to `fields` when given; `links` are
+/// added after self and root.
 pub fn item_collection(
     base: &Base,
     page: &Page<'_>,
+    fields: Option<&Fields>,
     self_href: String,
     links: Vec<Value>,
 ) -> Value {
-    let features: Vec<Value> = page.items.iter().map(|i| item(base, i)).collect();
+    let features: Vec<Value> = page
+        .items
+        .iter()
+        .map(|i| match fields {
+            Some(fields) => fields.apply(item(base, i)),
+            None => item(base, i),
+        })
+        .collect();
     let mut all_links = vec![
         json!({"rel": "self", "href": self_href, "type": GEO_JSON}),
         base.link("root", "/", JSON),

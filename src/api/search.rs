@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::{Json, Query};
 use super::links::{Base, GEO_JSON};
-use super::params::{SearchQuery, from_body};
+use super::params::{SearchQuery, body_fields, from_body};
 use super::render::{item_collection, respond};
 use super::state::AppState;
 
@@ -18,8 +18,9 @@ pub async fn get(
     Query(query): Query<SearchQuery>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let search = query.to_search(&state.server)?;
     let snapshot = state.snapshot.load();
+    let search = query.to_search(&state.server, snapshot.queryables(None).as_ref())?;
+    let fields = query.fields()?;
     let page = snapshot.search(&search);
     let links = page
         .next
@@ -32,7 +33,7 @@ pub async fn get(
     let self_href = base.page_href("/search", raw.as_deref(), None);
     Ok(respond(
         GEO_JSON,
-        item_collection(&base, &page, self_href, links),
+        item_collection(&base, &page, fields.as_ref(), self_href, links),
     ))
 }
 
@@ -42,8 +43,9 @@ pub async fn post(
     base: Base,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    let search = from_body(&body, &state.server)?;
     let snapshot = state.snapshot.load();
+    let search = from_body(&body, &state.server, snapshot.queryables(None).as_ref())?;
+    let fields = body_fields(&body)?;
     let page = snapshot.search(&search);
     let links = page
         .next
@@ -65,6 +67,6 @@ pub async fn post(
         .collect();
     Ok(respond(
         GEO_JSON,
-        item_collection(&base, &page, base.href("/search"), links),
+        item_collection(&base, &page, fields.as_ref(), base.href("/search"), links),
     ))
 }

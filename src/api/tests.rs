@@ -82,6 +82,7 @@ fn state() -> AppState {
             public_url: None,
             default_limit: 3,
             max_limit: 5,
+            cors_origins: crate::config::CorsOrigins::Any,
         }),
         webhooks: None,
     }
@@ -609,6 +610,540 @@ fn openapi_documents_exactly_the_routes() {
         .into_iter()
         .map(|(path, _)| path.to_string())
         .collect();
-    assert_eq!(routes.len(), 15);
+    assert_eq!(routes.len(), 17);
     assert_eq!(openapi_paths(), routes);
+}
+
+#[test]
+fn fields_parse_and_apply_the_extension_rules() {
+    use super::fields::Fields;
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let get = Fields::from_text("id, properties.title,-links,+assets").unwrap();
+    assert_eq!(
+        get.include,
+        Some(strings(&["id", "properties.title", "assets"]))
+    );
+    assert_eq!(get.exclude, ["links"]);
+    assert_eq!(Fields::from_text("-links").unwrap().include, None);
+    assert_eq!(Fields::from_text("").unwrap().include, Some(Vec::new()));
+    let post = Fields::from_value(&json!({"include": ["properties.title"]})).unwrap();
+    assert_eq!(post.include, Some(strings(&["properties.title"])));
+    assert_eq!(
+        Fields::from_value(&json!({})).unwrap().include,
+        Some(Vec::new())
+    );
+    assert_eq!(
+        Fields::from_value(&json!({"exclude": ["a"]}))
+            .unwrap()
+            .include,
+        None
+    );
+    assert_eq!(
+        Fields::from_value(&json!({"include": null, "exclude": ["a"]}))
+            .unwrap()
+            .include,
+        Some(Vec::new())
+    );
+    for bad in [
+        json!({"include": "id"}),
+        json!({"includes": []}),
+        json!([1]),
+        json!(null),
+    ] {
+        let error = Fields::from_value(&bad).unwrap_err().to_string();
+        assert!(error.starts_with("invalid fields"), "{bad}: {error}");
+    }
+    assert!(Fields::from_text("properties..x").is_err());
+
+    let full = json!({
+        "type": "Feature", "stac_version": "1.0.0", "id": "a", "collection": "c",
+        "geometry": null, "bbox": [0, 0, 1, 1], "links": [], "assets": {"x": {}},
+        "properties": {"datetime": "2020-01-01T00:00:00Z", "title": "T", "gsd": 10},
+    });
+    // Include: the included paths and the identifying members.
+    assert_eq!(
+        post.apply(full.clone()),
+        json!({"type": "Feature", "stac_version": "1.0.0", "id": "a", "collection": "c",
+            "properties": {"title": "T"}})
+    );
+    // Only exclude: the whole Item minus the excluded paths.
+    let kept = Fields::from_text("-properties.gsd,-geometry")
+        .unwrap()
+        .apply(full.clone());
+    assert!(kept.get("geometry").is_none());
+    assert_eq!(
+        kept["properties"],
+        json!({"datetime": "2020-01-01T00:00:00Z", "title": "T"})
+    );
+    assert_eq!(kept["links"], json!([]));
+    // Both: a more specific or equal include beats an exclusion.
+    let kept = Fields::from_text("-properties,+properties.gsd,geometry,-geometry,-collection")
+        .unwrap()
+        .apply(full.clone());
+    assert_eq!(
+        kept,
+        json!({"type": "Feature", "stac_version": "1.0.0", "id": "a",
+            "properties": {"gsd": 10}, "geometry": null})
+    );
+    // Empty include with an exclusion: the default set minus it.
+    let kept = Fields::from_value(&json!({"include": [], "exclude": ["links"]}))
+        .unwrap()
+        .apply(full.clone());
+    assert!(kept.get("links").is_none());
+    assert_eq!(
+        kept["properties"],
+        json!({"datetime": "2020-01-01T00:00:00Z"})
+    );
+    // Nothing named: the default set.
+    let kept = Fields::from_value(&json!({})).unwrap().apply(full);
+    assert_eq!(
+        kept["properties"],
+        json!({"datetime": "2020-01-01T00:00:00Z"})
+    );
+    assert_eq!(kept["bbox"], json!([0, 0, 1, 1]));
+    assert_eq!(kept["assets"], json!({"x": {}}));
+}
+
+#[test]
+fn query_objects_become_cql2() {
+    let expr = |value: Value| {
+        super::query::from_value(&value, None)
+            .unwrap()
+            .map(|e| e.to_value().unwrap())
+    };
+    assert_eq!(expr(json!({})), None);
+    // Numeric strings become numbers for numeric queryables only.
+    let schema = json!({"properties": {"gsd": {"type": "number"}, "id": {"type": "string"},
+        "tags": {"type": "array"}}});
+    let overlap = super::query::from_value(&json!({"tags": {"in": ["a"]}}), Some(&schema))
+        .unwrap()
+        .unwrap()
+        .to_value()
+        .unwrap();
+    assert_eq!(
+        overlap,
+        json!({"op": "a_overlaps", "args": [{"property": "tags"}, ["a"]]})
+    );
+    let typed = super::query::from_value(
+        &json!({"gsd": {"in": ["10", "20.5"]}, "id": {"eq": "10"}}),
+        Some(&schema),
+    )
+    .unwrap()
+    .unwrap()
+    .to_text()
+    .unwrap();
+    assert_eq!(typed, "gsd IN (10, 20.5) AND id = '10'");
+    assert_eq!(
+        expr(json!({"eo:cloud_cover": {"lt": 10}})),
+        Some(json!({"op": "<", "args": [{"property": "eo:cloud_cover"}, 10.0]}))
+    );
+    assert_eq!(
+        expr(json!({"properties.platform": {"in": ["a", "b"]}, "id": {"startsWith": "x_%"}})),
+        Some(json!({"op": "and", "args": [
+            {"op": "in", "args": [{"property": "platform"}, ["a", "b"]]},
+            {"op": "like", "args": [{"property": "id"}, "x\\_\\%%"]},
+        ]}))
+    );
+    let text = super::query::from_text(
+        r#"{"gsd": {"gte": 5, "neq": 7}, "t": {"contains": "ab"}}"#,
+        None,
+    )
+    .unwrap()
+    .unwrap()
+    .to_text()
+    .unwrap();
+    assert!(
+        text.contains("gsd >= 5") && text.contains("gsd <> 7"),
+        "{text}"
+    );
+    assert!(text.contains("LIKE '%ab%'"), "{text}");
+    for bad in [
+        r#"[1]"#,
+        r#"{"a": 1}"#,
+        r#"{"a": {"near": 1}}"#,
+        r#"{"a": {"eq": [1]}}"#,
+        r#"{"a": {"in": []}}"#,
+        r#"{"a": {"startsWith": 1}}"#,
+        "{",
+    ] {
+        let error = super::query::from_text(bad, None).unwrap_err().to_string();
+        assert!(error.starts_with("invalid query"), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn filters_parse_in_either_language() {
+    use super::filter::{FilterLang, check_crs, from_text, from_value};
+    assert_eq!(
+        FilterLang::parse(None, FilterLang::Text).unwrap(),
+        FilterLang::Text
+    );
+    assert_eq!(
+        FilterLang::parse(Some("cql2-json"), FilterLang::Text).unwrap(),
+        FilterLang::Json
+    );
+    let error = FilterLang::parse(Some("cql"), FilterLang::Json).unwrap_err();
+    assert!(error.to_string().starts_with("invalid filter-lang"));
+
+    let text = from_text("\"eo:cloud_cover\" < 10 AND id = 'a'", FilterLang::Text).unwrap();
+    let json_text = r#"{"op": "and", "args": [
+        {"op": "<", "args": [{"property": "eo:cloud_cover"}, 10]},
+        {"op": "=", "args": [{"property": "id"}, "a"]}]}"#;
+    let json = from_text(json_text, FilterLang::Json).unwrap();
+    assert_eq!(text.to_value().unwrap(), json.to_value().unwrap());
+    let value: Value = serde_json::from_str(json_text).unwrap();
+    assert_eq!(
+        from_value(&value, FilterLang::Text)
+            .unwrap()
+            .to_value()
+            .unwrap(),
+        json.to_value().unwrap()
+    );
+    assert_eq!(
+        from_value(&json!("id = 'a'"), FilterLang::Text)
+            .unwrap()
+            .to_value()
+            .unwrap(),
+        json!({"op": "=", "args": [{"property": "id"}, "a"]})
+    );
+    for bad in ["id = ", "id === 'a'", "(id = 'a'", "S_INTERSECTS(geometry)"] {
+        let error = from_text(bad, FilterLang::Text).unwrap_err().to_string();
+        assert!(error.starts_with("invalid filter"), "{bad}: {error}");
+    }
+    for bad in [
+        json!({"op": "nope", "args": [1, 2]}),
+        json!({"args": []}),
+        json!(3),
+    ] {
+        let error = from_value(&bad, FilterLang::Json).unwrap_err().to_string();
+        assert!(error.starts_with("invalid filter"), "{bad}: {error}");
+    }
+    // The draft spelling of BETWEEN, with an array, is read as CQL2 1.0's.
+    let between = json!({"op": "between", "args": [{"property": "gsd"}, [1, 2]]});
+    assert_eq!(
+        from_value(&between, FilterLang::Json)
+            .unwrap()
+            .to_text()
+            .unwrap(),
+        "gsd BETWEEN 1 AND 2"
+    );
+    assert!(check_crs(None).is_ok());
+    assert!(check_crs(Some("http://www.opengis.net/def/crs/OGC/1.3/CRS84")).is_ok());
+    let error = check_crs(Some("EPSG:2154")).unwrap_err().to_string();
+    assert!(error.starts_with("invalid filter-crs"));
+}
+
+#[test]
+fn sortby_reads_both_spellings() {
+    use crate::index::SortKey;
+    let key = |field: &str, descending| SortKey {
+        field: field.into(),
+        descending,
+    };
+    // `+` arrives as a space from a decoded query string.
+    assert_eq!(
+        super::sortby::from_text(" datetime,-properties.eo:cloud_cover,+id").unwrap(),
+        [
+            key("datetime", false),
+            key("properties.eo:cloud_cover", true),
+            key("id", false)
+        ]
+    );
+    assert_eq!(
+        super::sortby::from_value(&json!([
+            {"field": "datetime", "direction": "desc"},
+            {"field": "id"},
+        ]))
+        .unwrap(),
+        [key("datetime", true), key("id", false)]
+    );
+    for bad in ["", "a,,b", "-", "a b"] {
+        let error = super::sortby::from_text(bad).unwrap_err().to_string();
+        assert!(error.starts_with("invalid sortby"), "{bad:?}: {error}");
+    }
+    for bad in [
+        json!("datetime"),
+        json!([{"direction": "asc"}]),
+        json!([{"field": "id", "direction": "up"}]),
+    ] {
+        let error = super::sortby::from_value(&bad).unwrap_err().to_string();
+        assert!(error.starts_with("invalid sortby"), "{bad}: {error}");
+    }
+}
+
+#[test]
+fn get_and_post_parse_to_the_same_search() {
+    let server = ServerSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        default_limit: 10,
+        max_limit: 100,
+        cors_origins: crate::config::CorsOrigins::Any,
+    };
+    let query: params::SearchQuery = serde_json::from_value(json!({
+        "bbox": "0,40,10,50",
+        "datetime": "2020-01-01T00:00:00Z/..",
+        "collections": "a,b",
+        "limit": "500",
+        "filter": "gsd > 5",
+        "sortby": "-datetime",
+        "query": r#"{"platform": {"eq": "s2"}}"#,
+        "q": "wheat,maize",
+        "fields": "id,-links",
+    }))
+    .unwrap();
+    let body = json!({
+        "bbox": [0, 40, 10, 50],
+        "datetime": "2020-01-01T00:00:00Z/..",
+        "collections": ["a", "b"],
+        "limit": 500,
+        "filter": {"op": ">", "args": [{"property": "gsd"}, 5]},
+        "sortby": [{"field": "datetime", "direction": "desc"}],
+        "query": {"platform": {"eq": "s2"}},
+        "q": ["wheat", "maize"],
+        "fields": {"include": ["id"], "exclude": ["links"]},
+    });
+    let get = query.to_search(&server, None).unwrap();
+    let post = params::from_body(&body, &server, None).unwrap();
+    assert_eq!(format!("{get:?}"), format!("{post:?}"));
+    assert_eq!(get.limit, 100);
+    assert_eq!(
+        get.q.as_deref(),
+        Some(&["wheat".to_string(), "maize".into()][..])
+    );
+    let filter = get.filter.unwrap().to_text().unwrap();
+    assert_eq!(filter, "gsd > 5 AND platform = 's2'");
+    assert_eq!(query.fields().unwrap(), params::body_fields(&body).unwrap());
+    // Text in a POST body and JSON in a query string are accepted too.
+    let mixed = params::from_body(
+        &json!({"filter": "gsd > 5", "filter-lang": "cql2-text"}),
+        &server,
+        None,
+    )
+    .unwrap();
+    let mixed_get: params::SearchQuery = serde_json::from_value(json!({
+        "filter": r#"{"op": ">", "args": [{"property": "gsd"}, 5]}"#,
+        "filter-lang": "cql2-json",
+    }))
+    .unwrap();
+    assert_eq!(
+        format!("{:?}", mixed.filter),
+        format!("{:?}", mixed_get.to_search(&server, None).unwrap().filter)
+    );
+}
+
+#[tokio::test]
+async fn malformed_extension_parameters_are_400s_naming_them() {
+    let state = state();
+    for (uri, parameter) in [
+        ("/search?filter=id%20%3D", "filter"),
+        ("/search?filter=nope(1)", "filter"),
+        ("/search?filter-lang=cql", "filter-lang"),
+        (
+            "/search?filter=id%3D%27a%27&filter-crs=EPSG:2154",
+            "filter-crs",
+        ),
+        ("/search?filter=%7B&filter-lang=cql2-json", "filter"),
+        ("/search?sortby=a,,b", "sortby"),
+        ("/search?fields=properties..x", "fields"),
+        ("/search?query=%7B%22a%22:1%7D", "query"),
+        ("/search?query=nope", "query"),
+        ("/collections/s2/items?filter=id%20%3D", "filter"),
+        ("/collections/s2/items?sortby=-", "sortby"),
+        ("/search?limit=0", "limit"),
+        ("/search?limit=-1", "limit"),
+        ("/search?limit=1.5", "limit"),
+        ("/search?datetime=../..", "datetime"),
+        ("/search?datetime=/", "datetime"),
+        ("/search?datetime=/..", "datetime"),
+    ] {
+        let (status, _, error) = get(&state, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {error}");
+        let description = error["description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!("invalid {parameter}:")),
+            "{uri}: {description}"
+        );
+    }
+    for (body, parameter) in [
+        (json!({"filter": 3}), "filter"),
+        (json!({"filter": {"op": "=", "args": [1]}}), "filter"),
+        (
+            json!({"filter": "id = 'a'", "filter-lang": 7}),
+            "filter-lang",
+        ),
+        (json!({"filter-crs": "EPSG:3857"}), "filter-crs"),
+        (json!({"sortby": "datetime"}), "sortby"),
+        (json!({"fields": ["id"]}), "fields"),
+        (json!({"fields": null}), "fields"),
+        (
+            json!({"filter": {"op": "between", "args": [{"property": "a"}, [1]]}}),
+            "filter",
+        ),
+        (json!({"query": {"a": {"lt": null}}}), "query"),
+        (json!({"q": 3}), "q"),
+        (json!({"q": [3]}), "q"),
+        (json!({"limit": 0}), "limit"),
+        (json!({"limit": "ten"}), "limit"),
+    ] {
+        let (status, _, error) = send(&state, Method::POST, "/search", Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        let description = error["description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!("invalid {parameter}:")),
+            "{body}: {description}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn queryables_are_schemas_with_their_url_as_id() {
+    let state = state();
+    let (status, headers, landing) = get(&state, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        href(&landing, landing::QUERYABLES_REL),
+        "http://example.org/queryables"
+    );
+    assert!(landing["conformsTo"].as_array().unwrap().contains(&json!(
+        "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json"
+    )));
+    assert_eq!(content_type(&headers), "application/json");
+    let (status, headers, schema) = get(&state, "/queryables").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type(&headers), "application/schema+json");
+    assert_eq!(schema["$id"], "http://example.org/queryables");
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["properties"]["datetime"]["format"], "date-time");
+    let (_, _, collection) = get(&state, "/collections/s2").await;
+    assert_eq!(
+        href(&collection, landing::QUERYABLES_REL),
+        "http://example.org/collections/s2/queryables"
+    );
+    let (status, _, schema) = get(&state, "/collections/s2/queryables").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        schema["$id"],
+        "http://example.org/collections/s2/queryables"
+    );
+    let (status, _, error) = get(&state, "/collections/nope/queryables").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["description"], "collection `nope` not found");
+}
+
+#[tokio::test]
+async fn collections_are_searched_and_paged() {
+    let state = state();
+    let (status, _, page) = get(&state, "/collections?limit=2").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["numberMatched"], 3);
+    assert_eq!(page["numberReturned"], 2);
+    let ids: Vec<&str> = page["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["empty", "l8"]);
+    let next = href(&page, "next");
+    assert_eq!(next, "http://example.org/collections?limit=2&offset=2");
+    let (_, _, page) = get(&state, "/collections?limit=2&offset=2").await;
+    assert_eq!(page["collections"][0]["id"], "s2");
+    assert!(link(&page, "next").is_none());
+    let (_, _, page) = get(&state, "/collections?q=the%20l8").await;
+    assert_eq!(page["numberMatched"], 1, "{page}");
+    assert_eq!(page["collections"][0]["id"], "l8");
+    for (query, parameter) in [
+        ("limit=0", "limit"),
+        ("offset=-1", "offset"),
+        ("bbox=1,2", "bbox"),
+        ("datetime=../..", "datetime"),
+    ] {
+        let (status, _, error) = get(&state, &format!("/collections?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        let description = error["description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!("invalid {parameter}:")),
+            "{description}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn searches_filter_sort_and_trim_items() {
+    let state = state();
+    // Items a..g sit at x = 0..6 with datetimes 2020-01-01..07.
+    let (status, _, page) = get(
+        &state,
+        "/search?filter=S_INTERSECTS(geometry,BBOX(1.5,-1,4.5,1))&sortby=-datetime&fields=id,-links",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(ids(&page), ["e", "d", "c"]);
+    assert_eq!(page["numberMatched"], 3);
+    assert_eq!(
+        page["features"][0],
+        json!({"type": "Feature", "stac_version": "1.0.0", "id": "e", "collection": "s2"})
+    );
+    let body = json!({
+        "filter": {"op": "t_before", "args": [{"property": "datetime"},
+            {"timestamp": "2020-01-03T00:00:00Z"}]},
+        "sortby": [{"field": "id", "direction": "desc"}],
+        "fields": {"include": ["properties.datetime"], "exclude": ["geometry"]},
+    });
+    let (_, _, unfielded) = send(
+        &state,
+        Method::POST,
+        "/search",
+        Some(json!({
+        "filter": body["filter"], "sortby": body["sortby"]})),
+    )
+    .await;
+    assert_eq!(ids(&unfielded), ["b", "a"]);
+    let (status, _, page) = send(&state, Method::POST, "/search", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["features"][0]["properties"],
+        json!({"datetime": "2020-01-02T00:00:00Z"})
+    );
+    assert!(page["features"][0].get("geometry").is_none());
+    let (_, _, page) = get(&state, "/collections/s2/items?q=nothing-like-it").await;
+    assert_eq!(page["numberMatched"], 0);
+}
+
+#[tokio::test]
+async fn cors_follows_the_configured_origins() {
+    let preflight = |state: AppState, origin: &'static str| async move {
+        let request = Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/search")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .body(Body::empty())
+            .unwrap();
+        let response = router(state).oneshot(request).await.unwrap();
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        preflight(state(), "https://any.example.org")
+            .await
+            .as_deref(),
+        Some("*")
+    );
+    let mut only = state();
+    let mut server = (*only.server).clone();
+    server.cors_origins =
+        crate::config::CorsOrigins::Only(vec!["https://browser.example.org".into()]);
+    only.server = Arc::new(server);
+    assert_eq!(
+        preflight(only.clone(), "https://browser.example.org")
+            .await
+            .as_deref(),
+        Some("https://browser.example.org")
+    );
+    assert_eq!(preflight(only, "https://other.example.org").await, None);
 }

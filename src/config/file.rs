@@ -31,6 +31,7 @@ pub(super) struct RawServer {
     pub public_url: Option<String>,
     pub default_limit: Option<i64>,
     pub max_limit: Option<i64>,
+    pub cors_origins: Option<Vec<String>>,
 }
 
 /// One `[[sources]]` entry.
@@ -62,7 +63,7 @@ pub(super) struct RawSource {
 }
 
 /// Keys whose environment override is a comma-separated list.
-pub(super) const LIST_KEYS: &[&str] = &["repositories", "tags", "exclude"];
+pub(super) const LIST_KEYS: &[&str] = &["repositories", "tags", "exclude", "cors_origins"];
 /// Keys whose environment override is an integer.
 pub(super) const INTEGER_KEYS: &[&str] = &[
     "default_limit",

@@ -49,6 +49,19 @@ pub struct ServerSettings {
     pub default_limit: usize,
     /// Largest page size; larger `limit`s are clamped to it.
     pub max_limit: usize,
+    /// Which web origins may read the API cross-origin (CORS).
+    pub cors_origins: CorsOrigins,
+}
+
+/// The `server.cors_origins` setting: `["*"]` (the default) lets any origin read with
+/// GET, HEAD and POST; a list of origins (`https://browser.example.org`) only those; an
+/// empty list none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any origin.
+    Any,
+    /// Only these origins (`scheme://host[:port]`, without a trailing slash).
+    Only(Vec<String>),
 }
 
 /// One `[[sources]]` entry.
@@ -448,12 +461,49 @@ fn validate_server(raw: RawServer) -> Result<ServerSettings, ConfigError> {
             "must not exceed server.max_limit",
         ));
     }
+    let cors_origins = cors_origins(raw.cors_origins)?;
     Ok(ServerSettings {
         listen,
         public_url,
         default_limit,
         max_limit,
+        cors_origins,
     })
+}
+
+/// Validates `server.cors_origins`: `*` alone, or origins like `https://host:port`.
+fn cors_origins(raw: Option<Vec<String>>) -> Result<CorsOrigins, ConfigError> {
+    let Some(origins) = raw else {
+        return Ok(CorsOrigins::Any);
+    };
+    if origins.iter().any(|o| o == "*") {
+        if origins.len() > 1 {
+            return Err(ConfigError::new(
+                "server.cors_origins",
+                "\"*\" cannot be combined with other origins",
+            ));
+        }
+        return Ok(CorsOrigins::Any);
+    }
+    let mut checked = Vec::with_capacity(origins.len());
+    for origin in origins {
+        let url = Url::parse(&origin)
+            .map_err(|e| ConfigError::new("server.cors_origins", format!("{origin:?}: {e}")))?;
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && !origin.ends_with('/');
+        if !plain {
+            return Err(ConfigError::new(
+                "server.cors_origins",
+                format!("{origin:?} is not an origin like https://browser.example.org"),
+            ));
+        }
+        checked.push(origin);
+    }
+    Ok(CorsOrigins::Only(checked))
 }
 
 fn validate_source(
@@ -799,6 +849,47 @@ layout = "demo"
     }
 
     #[test]
+    fn reads_cors_origins() {
+        let origins = |toml: &str, env: &[(&str, &str)]| {
+            load_toml(&format!("[server]\n{toml}\n{}", &FULL[10..]), env)
+                .map(|s| s.server.cors_origins)
+        };
+        assert_eq!(
+            origins("cors_origins = [\"*\"]", &[]).unwrap(),
+            CorsOrigins::Any
+        );
+        assert_eq!(
+            origins("cors_origins = []", &[]).unwrap(),
+            CorsOrigins::Only(Vec::new())
+        );
+        assert_eq!(
+            origins(
+                "",
+                &[(
+                    "STAC_OCI_SERVER_CORS_ORIGINS",
+                    "https://a.example.org,http://localhost:8081"
+                )]
+            )
+            .unwrap(),
+            CorsOrigins::Only(vec![
+                "https://a.example.org".into(),
+                "http://localhost:8081".into()
+            ])
+        );
+        for bad in [
+            "cors_origins = [\"*\", \"https://a.org\"]",
+            "cors_origins = [\"https://a.org/path\"]",
+            "cors_origins = [\"a.org\"]",
+        ] {
+            assert_eq!(
+                origins(bad, &[]).unwrap_err().key,
+                "server.cors_origins",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn environment_overrides_keys() {
         let s = load_toml(
             FULL,
@@ -810,6 +901,7 @@ layout = "demo"
         )
         .unwrap();
         assert_eq!(s.server.max_limit, 500);
+        assert_eq!(s.server.cors_origins, CorsOrigins::Any);
         match &s.sources[0].kind {
             SourceKind::Registry {
                 repositories,

@@ -3,15 +3,23 @@
 //! [`Snapshot::build`] sorts and indexes once per crawl: Items by (collection, id), an
 //! R-tree over their bboxes ([`spatial`]), their time ranges ([`temporal`]) and their
 //! geometries ([`geometry`]). [`search`] answers item searches page by page, with
-//! [`token`]s that survive snapshot swaps.
+//! [`token`]s that survive snapshot swaps: CQL2 [`filter`]s (their spatial and temporal
+//! bounds pushed down), free [`text`], [`sort`] keys. [`queryables`] are derived once per
+//! build; [`collections`] answers collection search.
 
+pub mod collections;
+pub mod filter;
 pub mod geometry;
+pub mod queryables;
 pub mod search;
+pub mod sort;
 pub mod spatial;
 pub mod temporal;
+pub mod text;
 pub mod token;
 
-pub use search::{Page, Search};
+pub use collections::{CollectionPage, CollectionSearch};
+pub use search::{Page, Search, SortKey};
 pub use spatial::Bbox;
 pub use temporal::Interval;
 pub use token::PageToken;
@@ -21,6 +29,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use crate::mapping::{MappedCollection, MappedItem};
+use queryables::Queryables;
 use spatial::SpatialIndex;
 
 /// One Item with what searches need, read once at build time.
@@ -79,6 +88,8 @@ pub struct Snapshot {
     items: Vec<IndexedItem>,
     /// R-tree over the Items' bboxes.
     spatial: SpatialIndex,
+    /// Queryables documents, derived from the Items' properties.
+    queryables: Queryables,
 }
 
 impl Snapshot {
@@ -96,10 +107,12 @@ impl Snapshot {
                 .enumerate()
                 .filter_map(|(position, item)| Some((position, item.bbox?))),
         );
+        let queryables = Queryables::build(&collections, &items);
         Snapshot {
             collections,
             items,
             spatial,
+            queryables,
         }
     }
 
@@ -122,6 +135,12 @@ impl Snapshot {
             .binary_search_by(|item| item.key().cmp(&(collection, id)))
             .ok()
             .and_then(|i| self.items.get(i))
+    }
+
+    /// The queryables JSON Schema over every Item, or over one collection's Items; `None`
+    /// for an unknown collection. `$id` is left for the API to set.
+    pub fn queryables(&self, collection: Option<&str>) -> Option<Value> {
+        self.queryables.get(collection).cloned()
     }
 
     /// How many Items are indexed.

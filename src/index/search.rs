@@ -1,10 +1,13 @@
-//! Item search over a [`Snapshot`]: filters, a stable (collection, id) order, paging.
+//! Item search over a [`Snapshot`]: filters (bbox, intersects, datetime, ids, collections,
+//! CQL2, free text), a stable (collection, id) or `sortby` order, keyset paging.
 
 use std::collections::BTreeSet;
 
 use geo::{Geometry, Intersects};
+use serde_json::{Map, Value};
 
-use super::{Bbox, IndexedItem, Interval, PageToken, Snapshot};
+use super::sort::{self, SortPosition};
+use super::{Bbox, IndexedItem, Interval, PageToken, Snapshot, filter, text};
 
 /// A validated search; every filter given must match (logical AND).
 #[derive(Debug, Clone, Default)]
@@ -23,12 +26,29 @@ pub struct Search {
     pub limit: usize,
     /// Start strictly after this key.
     pub token: Option<PageToken>,
+    /// A CQL2 filter (parsed from text or JSON by the API layer; already validated).
+    pub filter: Option<cql2::Expr>,
+    /// Free-text terms (`q`): an Item matches when any term occurs, case-insensitively, in its
+    /// id, title, description or keywords.
+    pub q: Option<Vec<String>>,
+    /// Sort keys, first key first; empty means the default (collection, id) order.
+    pub sortby: Vec<SortKey>,
+}
+
+/// One sort key of `sortby`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    /// The field as clients send it (`datetime`, `properties.datetime`, `id`,
+    /// `eo:cloud_cover`…); a leading `properties.` is ignored.
+    pub field: String,
+    /// Descending rather than ascending.
+    pub descending: bool,
 }
 
 /// One page of results.
 #[derive(Debug)]
 pub struct Page<'a> {
-    /// The Items of this page, in (collection, id) order.
+    /// The Items of this page, in (collection, id) order or in `sortby` order.
     pub items: Vec<&'a IndexedItem>,
     /// How many Items match in all, across pages.
     pub number_matched: usize,
@@ -37,23 +57,45 @@ pub struct Page<'a> {
 }
 
 impl Search {
-    /// Whether an Item passes every non-positional filter and the exact geometry check.
-    fn matches(
-        &self,
-        item: &IndexedItem,
-        ids: Option<&BTreeSet<&str>>,
-        collections: Option<&BTreeSet<&str>>,
-    ) -> bool {
-        if ids.is_some_and(|ids| !ids.contains(item.mapped.id.as_str())) {
+    /// Whether an Item passes every non-positional filter and the exact checks, cheapest
+    /// first: ids, collections, time, the `datetime` bounds of the filter, free text, the
+    /// exact geometry, then the CQL2 filter itself.
+    fn matches(&self, item: &IndexedItem, sets: &Sets<'_>) -> bool {
+        if sets
+            .ids
+            .as_ref()
+            .is_some_and(|ids| !ids.contains(item.mapped.id.as_str()))
+        {
             return false;
         }
-        if collections.is_some_and(|c| !c.contains(item.mapped.collection.as_str())) {
+        if sets
+            .collections
+            .as_ref()
+            .is_some_and(|c| !c.contains(item.mapped.collection.as_str()))
+        {
             return false;
         }
         if let Some(query) = &self.datetime
             && !item.time.is_some_and(|time| time.overlaps(query))
         {
             return false;
+        }
+        if let Some(bounds) = &sets.datetime_bounds
+            && !filter::datetime_may_match(bounds, item)
+        {
+            return false;
+        }
+        if let Some(terms) = &self.q {
+            let empty = Map::new();
+            let properties = item
+                .mapped
+                .item
+                .get("properties")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            if !text::matches(terms, &item.mapped.id, properties) {
+                return false;
+            }
         }
         if let Some(query) = &self.intersects {
             let exact = match (&item.geometry, item.bbox) {
@@ -65,81 +107,163 @@ impl Search {
                 return false;
             }
         }
-        true
+        self.filter
+            .as_ref()
+            .is_none_or(|expr| filter::matches(expr, item))
     }
 }
 
-impl Snapshot {
-    /// Runs a search and returns the page after `search.token`.
-    pub fn search(&self, search: &Search) -> Page<'_> {
-        let ids: Option<BTreeSet<&str>> = search
-            .ids
-            .as_ref()
-            .map(|ids| ids.iter().map(String::as_str).collect());
-        let collections: Option<BTreeSet<&str>> = search
-            .collections
-            .as_ref()
-            .map(|c| c.iter().map(String::as_str).collect());
-        let start = search.token.as_ref().map_or(0, |token| {
-            self.items.partition_point(|item| {
-                item.key() <= (token.collection.as_str(), token.id.as_str())
-            })
-        });
+/// What a search needs ready before visiting Items.
+struct Sets<'a> {
+    /// The requested ids.
+    ids: Option<BTreeSet<&'a str>>,
+    /// The requested collections.
+    collections: Option<BTreeSet<&'a str>>,
+    /// The bounds the filter puts on `datetime`.
+    datetime_bounds: Option<Interval>,
+}
 
-        let mut number_matched = 0;
-        let mut items = Vec::new();
-        let mut more = false;
-        for position in self.candidates(search, collections.as_ref()) {
-            let Some(item) = self.items.get(position) else {
-                continue;
-            };
-            if !search.matches(item, ids.as_ref(), collections.as_ref()) {
-                continue;
-            }
-            number_matched += 1;
-            if position >= start {
-                if items.len() < search.limit {
-                    items.push(item);
-                } else {
-                    more = true;
-                }
-            }
-        }
-        let next = match items.last() {
-            Some(last) if more => Some(PageToken {
-                collection: last.mapped.collection.clone(),
-                id: last.mapped.id.clone(),
-            }),
-            _ => None,
+impl Snapshot {
+    /// Runs a search and returns the page after `search.token`: in (collection, id) order,
+    /// or in `sortby` order with ties broken by (collection, id).
+    pub fn search(&self, search: &Search) -> Page<'_> {
+        let sets = Sets {
+            ids: search
+                .ids
+                .as_ref()
+                .map(|ids| ids.iter().map(String::as_str).collect()),
+            collections: search
+                .collections
+                .as_ref()
+                .map(|c| c.iter().map(String::as_str).collect()),
+            datetime_bounds: search.filter.as_ref().and_then(filter::datetime_bounds),
         };
-        Page {
-            items,
-            number_matched,
-            next,
+        let matching: Vec<&IndexedItem> = self
+            .candidates(search, sets.collections.as_ref())
+            .into_iter()
+            .filter_map(|position| self.items.get(position))
+            .filter(|item| search.matches(item, &sets))
+            .collect();
+        let number_matched = matching.len();
+        if search.sortby.is_empty() {
+            default_page(matching, search)
+        } else {
+            sorted_page(matching, search)
         }
+        .with_count(number_matched)
     }
 
-    /// Positions worth checking, ascending: from the R-tree when the search is spatial,
-    /// else the ranges of the requested collections, else everything.
+    /// Positions worth checking, ascending: from the R-tree when the search or its filter
+    /// is spatial, else the ranges of the requested collections, else everything.
     fn candidates(&self, search: &Search, collections: Option<&BTreeSet<&str>>) -> Vec<usize> {
-        let query_box = search.intersects.as_ref().map(Bbox::of_geometry);
-        match (search.bbox, query_box) {
-            (_, Some(None)) => Vec::new(),
-            (Some(bbox), Some(Some(shape))) => {
-                let within: BTreeSet<usize> = self.spatial.candidates(&shape).into_iter().collect();
-                let mut positions = self.spatial.candidates(&bbox);
-                positions.retain(|p| within.contains(p));
-                positions
+        let mut boxes: Vec<Bbox> = search.bbox.into_iter().collect();
+        if let Some(shape) = &search.intersects {
+            match Bbox::of_geometry(shape) {
+                Some(bbox) => boxes.push(bbox),
+                None => return Vec::new(),
             }
-            (Some(bbox), None) | (None, Some(Some(bbox))) => self.spatial.candidates(&bbox),
-            (None, None) => match collections {
+        }
+        boxes.extend(search.filter.as_ref().and_then(filter::envelope));
+        let mut boxes = boxes.into_iter();
+        let Some(first) = boxes.next() else {
+            return match collections {
                 Some(collections) => collections
                     .iter()
                     .flat_map(|c| self.collection_range(c))
                     .collect(),
                 None => (0..self.items.len()).collect(),
-            },
+            };
+        };
+        let mut positions = self.spatial.candidates(&first);
+        for bbox in boxes {
+            let within: BTreeSet<usize> = self.spatial.candidates(&bbox).into_iter().collect();
+            positions.retain(|p| within.contains(p));
         }
+        positions
+    }
+}
+
+impl Page<'_> {
+    /// The same page with its total count.
+    fn with_count(self, number_matched: usize) -> Self {
+        Page {
+            number_matched,
+            ..self
+        }
+    }
+}
+
+/// The page after the token of matching Items already in (collection, id) order.
+fn default_page<'a>(matching: Vec<&'a IndexedItem>, search: &Search) -> Page<'a> {
+    let start = search.token.as_ref().map_or(0, |token| {
+        matching
+            .partition_point(|item| item.key() <= (token.collection.as_str(), token.id.as_str()))
+    });
+    let rest = matching.get(start..).unwrap_or_default();
+    let items: Vec<&IndexedItem> = rest.iter().take(search.limit).copied().collect();
+    let next = match items.last() {
+        Some(last) if rest.len() > items.len() => Some(PageToken {
+            collection: last.mapped.collection.clone(),
+            id: last.mapped.id.clone(),
+            sort: Vec::new(),
+        }),
+        _ => None,
+    };
+    Page {
+        items,
+        number_matched: 0,
+        next,
+    }
+}
+
+/// An Item with its sort values.
+type Sorted<'a> = (Vec<Value>, &'a IndexedItem);
+
+/// Where a sorted Item stands.
+fn position<'e>((values, item): &'e Sorted<'_>) -> SortPosition<'e> {
+    SortPosition {
+        values: values.as_slice(),
+        collection: item.mapped.collection.as_str(),
+        id: item.mapped.id.as_str(),
+    }
+}
+
+/// Sorts matching Items by `sortby` and returns the page after the token's position.
+fn sorted_page<'a>(matching: Vec<&'a IndexedItem>, search: &Search) -> Page<'a> {
+    let keys = &search.sortby;
+    let mut entries: Vec<Sorted<'a>> = matching
+        .into_iter()
+        .map(|item| {
+            let values = keys
+                .iter()
+                .map(|k| sort::value_of(item, &k.field))
+                .collect();
+            (values, item)
+        })
+        .collect();
+    entries.sort_by(|a, b| sort::order(keys, position(a), position(b)));
+    let start = search.token.as_ref().map_or(0, |token| {
+        let after = SortPosition {
+            values: &token.sort,
+            collection: &token.collection,
+            id: &token.id,
+        };
+        entries.partition_point(|entry| sort::order(keys, position(entry), after).is_le())
+    });
+    let rest = entries.get(start..).unwrap_or_default();
+    let page: Vec<&Sorted<'a>> = rest.iter().take(search.limit).collect();
+    let next = match page.last() {
+        Some((values, last)) if rest.len() > page.len() => Some(PageToken {
+            collection: last.mapped.collection.clone(),
+            id: last.mapped.id.clone(),
+            sort: values.clone(),
+        }),
+        _ => None,
+    };
+    Page {
+        items: page.into_iter().map(|(_, item)| *item).collect(),
+        number_matched: 0,
+        next,
     }
 }
 
@@ -214,6 +338,21 @@ mod tests {
                         "end_datetime": time((day + rng.below(3)).min(27))}),
                     _ => json!({"datetime": time(day)}),
                 };
+                let mut properties = properties;
+                let extra = &mut properties;
+                if rng.below(10) != 0 {
+                    extra["eo:cloud_cover"] = json!(rng.range(0.0, 100.0));
+                }
+                if rng.below(3) != 0 {
+                    extra["gsd"] = json!([10, 20, 30, 60][rng.below(4) as usize]);
+                }
+                extra["platform"] =
+                    json!(["sentinel-2a", "Sentinel-2B", "landsat-8"][rng.below(3) as usize]);
+                extra["title"] = json!(format!(
+                    "Tile {n} {}",
+                    ["alpha", "beta"][rng.below(2) as usize]
+                ));
+                extra["keywords"] = json!([format!("key{}", n % 5)]);
                 let mut body = json!({"geometry": geometry, "properties": properties});
                 if !bbox.is_null() {
                     body["bbox"] = bbox;
@@ -432,5 +571,373 @@ mod tests {
         assert_eq!(ids, ["bb", "c", "d"]);
         assert_eq!(page.number_matched, 4);
         assert!(page.next.is_none());
+    }
+
+    /// Every page in turn under any search; checks the count is the same on each page.
+    fn visit<'a>(snapshot: &'a Snapshot, search: &Search) -> (Vec<&'a IndexedItem>, usize) {
+        let mut search = search.clone();
+        let mut seen = Vec::new();
+        let mut matched = None;
+        for _ in 0..=snapshot.items.len() {
+            let page = snapshot.search(&search);
+            assert!(page.items.len() <= search.limit);
+            assert!(matched.is_none_or(|m| m == page.number_matched));
+            matched = Some(page.number_matched);
+            seen.extend(page.items.iter().copied());
+            match page.next {
+                Some(token) => {
+                    let text = token.encode();
+                    search.token = Some(PageToken::decode(&text).unwrap());
+                }
+                None => return (seen, matched.unwrap_or(0)),
+            }
+        }
+        panic!("paging does not end")
+    }
+
+    fn props(item: &IndexedItem) -> &serde_json::Map<String, Value> {
+        item.mapped.item["properties"].as_object().unwrap()
+    }
+
+    fn number(item: &IndexedItem, key: &str) -> Option<f64> {
+        props(item).get(key).and_then(Value::as_f64)
+    }
+
+    fn string<'a>(item: &'a IndexedItem, key: &str) -> Option<&'a str> {
+        props(item).get(key).and_then(Value::as_str)
+    }
+
+    /// A date-time property, read by chrono directly.
+    fn when(item: &IndexedItem, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        string(item, key)
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.to_utc())
+    }
+
+    fn day(n: u32) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(&format!("2020-01-{n:02}T00:00:00Z"))
+            .unwrap()
+            .to_utc()
+    }
+
+    /// The Item's geometry read by the test itself with `geo`'s GeoJSON-free constructors.
+    fn shape(item: &IndexedItem) -> Option<Geometry<f64>> {
+        let ring = item
+            .mapped
+            .item
+            .get("geometry")?
+            .get("coordinates")?
+            .get(0)?;
+        let points: Vec<(f64, f64)> = ring
+            .as_array()?
+            .iter()
+            .map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+            .collect::<Option<_>>()?;
+        Some(Geometry::Polygon(geo::Polygon::new(points.into(), vec![])))
+    }
+
+    fn rect(w: f64, s: f64, e: f64, n: f64) -> Geometry<f64> {
+        Geometry::Rect(geo::Rect::new((w, s), (e, n)))
+    }
+
+    type Check = Box<dyn Fn(&IndexedItem) -> bool>;
+
+    fn cql_text(text: &str) -> Option<cql2::Expr> {
+        Some(cql2::parse_text(text).unwrap())
+    }
+
+    fn cql_json(json: Value) -> Option<cql2::Expr> {
+        Some(cql2::parse_json(&json.to_string()).unwrap())
+    }
+
+    /// Filters, free text and combinations, each with an independent predicate.
+    fn filtered_cases() -> Vec<(Search, Check)> {
+        let near = rect(-30.0, -30.0, 30.0, 30.0);
+        let big = rect(-60.0, -60.0, 60.0, 60.0);
+        let east = rect(0.0, 0.0, 90.0, 45.0);
+        let pacific = geo::MultiPolygon::new(vec![
+            geo::Rect::new((170.0, -90.0), (180.0, 90.0)).to_polygon(),
+            geo::Rect::new((-180.0, -90.0), (-170.0, 90.0)).to_polygon(),
+        ]);
+        let with = |filter| Search {
+            filter,
+            ..Default::default()
+        };
+        let has = |item: &IndexedItem, key: &str| props(item).contains_key(key);
+        vec![
+            (
+                with(cql_text("eo:cloud_cover < 30")),
+                Box::new(|i| number(i, "eo:cloud_cover").is_some_and(|c| c < 30.0)),
+            ),
+            (
+                with(cql_text("id = 'item-007' OR collection = 'c1'")),
+                Box::new(|i| i.mapped.id == "item-007" || i.mapped.collection == "c1"),
+            ),
+            (
+                with(cql_text("properties.gsd >= 30 AND platform <> 'landsat-8'")),
+                Box::new(|i| {
+                    number(i, "gsd").is_some_and(|g| g >= 30.0)
+                        && string(i, "platform") != Some("landsat-8")
+                }),
+            ),
+            (
+                with(cql_text("NOT (platform = 'landsat-8')")),
+                Box::new(|i| string(i, "platform") != Some("landsat-8")),
+            ),
+            (
+                with(cql_text("gsd IS NULL")),
+                Box::new(move |i| !has(i, "gsd")),
+            ),
+            (
+                with(cql_text("platform LIKE 'sentinel%'")),
+                Box::new(|i| string(i, "platform") == Some("sentinel-2a")),
+            ),
+            (
+                with(cql_text("CASEI(platform) = casei('SENTINEL-2B')")),
+                Box::new(|i| string(i, "platform") == Some("Sentinel-2B")),
+            ),
+            (
+                with(cql_text("platform IN ('landsat-8', 'nope')")),
+                Box::new(|i| string(i, "platform") == Some("landsat-8")),
+            ),
+            (
+                with(cql_text("eo:cloud_cover BETWEEN 20 AND 40")),
+                Box::new(|i| {
+                    number(i, "eo:cloud_cover").is_some_and(|c| (20.0..=40.0).contains(&c))
+                }),
+            ),
+            (
+                with(cql_text("eo:cloud_cover > gsd")),
+                Box::new(
+                    |i| matches!((number(i, "eo:cloud_cover"), number(i, "gsd")), (Some(c), Some(g)) if c > g),
+                ),
+            ),
+            (
+                with(cql_text("eo:cloud_cover * 2 + 1 > 101")),
+                Box::new(|i| number(i, "eo:cloud_cover").is_some_and(|c| c * 2.0 + 1.0 > 101.0)),
+            ),
+            (
+                with(cql_text("S_INTERSECTS(geometry, BBOX(-30, -30, 30, 30))")),
+                Box::new(move |i| shape(i).is_some_and(|g| g.intersects(&near))),
+            ),
+            (
+                with(cql_text(
+                    "S_WITHIN(geometry, POLYGON((-60 -60, 60 -60, 60 60, -60 60, -60 -60)))",
+                )),
+                Box::new(move |i| shape(i).is_some_and(|g| geo::Within::is_within(&g, &big))),
+            ),
+            (
+                with(cql_text("S_DISJOINT(geometry, BBOX(0, 0, 90, 45))")),
+                Box::new(move |i| shape(i).is_some_and(|g| !g.intersects(&east))),
+            ),
+            (
+                with(cql_text(
+                    "S_INTERSECTS(geometry, MULTIPOLYGON(((170 -90, 180 -90, 180 90, 170 90, 170 -90)), ((-180 -90, -170 -90, -170 90, -180 90, -180 -90))))",
+                )),
+                Box::new(move |i| shape(i).is_some_and(|g| g.intersects(&pacific))),
+            ),
+            (
+                with(cql_text("datetime <= TIMESTAMP('2020-01-05T00:00:00Z')")),
+                Box::new(|i| when(i, "datetime").is_some_and(|t| t <= day(5))),
+            ),
+            (
+                with(cql_text(
+                    "T_AFTER(datetime, TIMESTAMP('2020-01-20T00:00:00Z'))",
+                )),
+                Box::new(|i| when(i, "datetime").is_some_and(|t| t > day(20))),
+            ),
+            (
+                with(cql_text(
+                    "T_INTERSECTS(datetime, INTERVAL('2020-01-05T00:00:00Z', '..'))",
+                )),
+                Box::new(|i| when(i, "datetime").is_some_and(|t| t >= day(5))),
+            ),
+            (
+                with(cql_text(
+                    "T_INTERSECTS(INTERVAL(start_datetime, end_datetime), INTERVAL('2020-01-10T00:00:00Z', '2020-01-12T00:00:00Z'))",
+                )),
+                Box::new(
+                    |i| matches!((when(i, "start_datetime"), when(i, "end_datetime")), (Some(s), Some(e)) if s <= day(12) && e >= day(10)),
+                ),
+            ),
+            (
+                with(cql_json(json!({"op": "and", "args": [
+                {"op": ">=", "args": [{"property": "eo:cloud_cover"}, 10]},
+                {"op": "t_intersects", "args": [{"property": "datetime"},
+                    {"interval": ["2020-01-05T00:00:00Z", "2020-01-10T00:00:00Z"]}]},
+                {"op": "s_intersects", "args": [{"property": "geometry"}, {"bbox": [-120, -60, 120, 60]}]}]}))),
+                Box::new(|i| {
+                    number(i, "eo:cloud_cover").is_some_and(|c| c >= 10.0)
+                        && when(i, "datetime").is_some_and(|t| t >= day(5) && t <= day(10))
+                        && shape(i).is_some_and(|g| g.intersects(&rect(-120.0, -60.0, 120.0, 60.0)))
+                }),
+            ),
+            (
+                Search {
+                    q: Some(vec!["ALPHA".into(), "key3".into()]),
+                    ..Default::default()
+                },
+                Box::new(|i| {
+                    string(i, "title").is_some_and(|t| t.contains("alpha"))
+                        || i.mapped.id.ends_with('3')
+                        || i.mapped.id.ends_with('8')
+                }),
+            ),
+            (
+                Search {
+                    q: Some(vec!["beta".into()]),
+                    bbox: Some(Bbox::from_values(&[170.0, -90.0, -170.0, 90.0]).unwrap()),
+                    collections: Some(vec!["c0".into(), "c3".into()]),
+                    filter: cql_text("gsd < 60 AND datetime >= TIMESTAMP('2020-01-03T00:00:00Z')"),
+                    ..Default::default()
+                },
+                Box::new(|i| {
+                    let b = i.bbox.is_some_and(|b| {
+                        let (w, e) = (b.west, b.east);
+                        w > e || e >= 170.0 || w <= -170.0
+                    });
+                    b && string(i, "title").is_some_and(|t| t.contains("beta"))
+                        && ["c0", "c3"].contains(&i.mapped.collection.as_str())
+                        && number(i, "gsd").is_some_and(|g| g < 60.0)
+                        && when(i, "datetime").is_some_and(|t| t >= day(3))
+                }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn filters_match_independent_predicates() {
+        let snapshot = Snapshot::build(Vec::new(), generated());
+        for (n, (search, check)) in filtered_cases().into_iter().enumerate() {
+            let expected: Vec<&str> = snapshot
+                .items
+                .iter()
+                .filter(|item| check(item))
+                .map(|item| item.mapped.id.as_str())
+                .collect();
+            assert!(
+                expected.len() >= 3 && expected.len() < snapshot.items.len(),
+                "case {n} too narrow or too wide: {}",
+                expected.len()
+            );
+            for limit in [4, 1000] {
+                let (seen, matched) = visit(
+                    &snapshot,
+                    &Search {
+                        limit,
+                        ..search.clone()
+                    },
+                );
+                let ids: Vec<&str> = seen.iter().map(|i| i.mapped.id.as_str()).collect();
+                assert_eq!(ids, expected, "case {n}, limit {limit}");
+                assert_eq!(matched, expected.len(), "case {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_item_the_filter_cannot_evaluate_does_not_match() {
+        let snapshot = Snapshot::build(
+            Vec::new(),
+            vec![
+                mapped(
+                    "c",
+                    "a",
+                    json!({"geometry": null, "properties": {"n": "text"}}),
+                ),
+                mapped("c", "b", json!({"geometry": null, "properties": {"n": 2}})),
+                mapped("c", "c", json!({"geometry": null, "properties": {}})),
+            ],
+        );
+        let page = snapshot.search(&Search {
+            limit: 10,
+            filter: cql_text("n > 1"),
+            ..Default::default()
+        });
+        let ids: Vec<_> = page.items.iter().map(|i| i.mapped.id.as_str()).collect();
+        assert_eq!((ids, page.number_matched), (vec!["b"], 1));
+    }
+
+    /// The test's own order: a number descending or ascending, missing last, then the key.
+    fn by_number(
+        key: &'static str,
+        descending: bool,
+    ) -> impl Fn(&&IndexedItem, &&IndexedItem) -> std::cmp::Ordering {
+        move |a, b| {
+            let order = match (number(a, key), number(b, key)) {
+                (Some(x), Some(y)) if descending => y.total_cmp(&x),
+                (Some(x), Some(y)) => x.total_cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            order.then_with(|| a.key().cmp(&b.key()))
+        }
+    }
+
+    #[test]
+    fn sorted_paging_visits_every_item_once_in_order() {
+        let snapshot = Snapshot::build(Vec::new(), generated());
+        let key = |field: &str, descending| SortKey {
+            field: field.into(),
+            descending,
+        };
+        for (sortby, filter) in [
+            (vec![key("eo:cloud_cover", true)], None),
+            (
+                vec![key("properties.gsd", false), key("eo:cloud_cover", true)],
+                cql_text("platform <> 'landsat-8'"),
+            ),
+        ] {
+            let mut expected: Vec<&IndexedItem> = snapshot
+                .items
+                .iter()
+                .filter(|i| filter.is_none() || string(i, "platform") != Some("landsat-8"))
+                .collect();
+            expected.sort_by(|a, b| {
+                if sortby.len() == 1 {
+                    by_number("eo:cloud_cover", true)(a, b)
+                } else {
+                    let gsd = by_number("gsd", false)(a, b);
+                    if number(a, "gsd") == number(b, "gsd") {
+                        by_number("eo:cloud_cover", true)(a, b)
+                    } else {
+                        gsd
+                    }
+                }
+            });
+            let expected: Vec<&str> = expected.iter().map(|i| i.mapped.id.as_str()).collect();
+            for limit in [1, 7, 1000] {
+                let search = Search {
+                    limit,
+                    sortby: sortby.clone(),
+                    filter: filter.clone(),
+                    ..Default::default()
+                };
+                let (seen, matched) = visit(&snapshot, &search);
+                let ids: Vec<&str> = seen.iter().map(|i| i.mapped.id.as_str()).collect();
+                assert_eq!(ids, expected, "limit {limit}");
+                assert_eq!(matched, expected.len());
+            }
+        }
+    }
+
+    #[test]
+    fn sorts_by_datetime_with_missing_last() {
+        let snapshot = Snapshot::build(Vec::new(), generated());
+        let search = Search {
+            limit: 13,
+            sortby: vec![SortKey {
+                field: "datetime".into(),
+                descending: true,
+            }],
+            ..Default::default()
+        };
+        let (seen, _) = visit(&snapshot, &search);
+        assert_eq!(seen.len(), snapshot.items.len());
+        let times: Vec<_> = seen.iter().map(|i| when(i, "datetime")).collect();
+        let first_missing = times.iter().position(Option::is_none).unwrap();
+        assert!(times[first_missing..].iter().all(Option::is_none));
+        assert!(times[..first_missing].windows(2).all(|w| w[0] >= w[1]));
     }
 }

@@ -77,7 +77,7 @@ fn bound(text: &str) -> Result<Option<DateTime<Utc>>, String> {
 }
 
 /// An RFC 3339 date-time, in UTC.
-fn instant(text: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("`{text}` is not an RFC 3339 date-time ({e})"))

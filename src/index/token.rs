@@ -1,9 +1,13 @@
 //! Opaque `next` tokens. A token names the last Item of a page by its (collection, id)
 //! key, not by position, so it stays valid across snapshot swaps: the next page starts
-//! after that key in whatever snapshot is current.
+//! after that key in whatever snapshot is current. Under `sortby` it also carries the last
+//! Item's sort values: the next page starts after that (values, collection, id) position,
+//! a keyset that, unlike an offset, neither skips nor repeats Items when the snapshot
+//! changes between pages.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
 
 /// Where the next page starts: strictly after this key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,12 +16,20 @@ pub struct PageToken {
     pub collection: String,
     /// Id of the last Item returned.
     pub id: String,
+    /// The last Item's values of the search's sort keys (`null` when missing); empty in
+    /// the default order.
+    pub sort: Vec<Value>,
 }
 
 impl PageToken {
     /// The opaque, URL-safe form.
     pub fn encode(&self) -> String {
-        let key = serde_json::json!([self.collection, self.id]);
+        let key = if self.sort.is_empty() {
+            serde_json::json!([self.collection, self.id])
+        } else {
+            let sort: Vec<Value> = self.sort.iter().map(exact).collect();
+            serde_json::json!([self.collection, self.id, sort])
+        };
         URL_SAFE_NO_PAD.encode(key.to_string())
     }
 
@@ -27,9 +39,50 @@ impl PageToken {
         let bytes = URL_SAFE_NO_PAD
             .decode(text.trim())
             .map_err(|_| malformed())?;
-        let (collection, id): (String, String) =
-            serde_json::from_slice(&bytes).map_err(|_| malformed())?;
-        Ok(PageToken { collection, id })
+        let parts: Vec<Value> = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+        let (collection, id, sort) = match parts.as_slice() {
+            [Value::String(c), Value::String(i)] => (c, i, Vec::new()),
+            [Value::String(c), Value::String(i), Value::Array(sort)] => {
+                (c, i, sort.iter().map(inexact).collect::<Result<_, _>>()?)
+            }
+            _ => return Err(malformed()),
+        };
+        Ok(PageToken {
+            collection: collection.clone(),
+            id: id.clone(),
+            sort,
+        })
+    }
+}
+
+/// A sort value with its number spelled as a string `{"n": "…"}`: serde_json's default
+/// float parsing may change the last bit, and a sort position must come back exactly.
+fn exact(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => serde_json::json!({"n": n.to_string()}),
+        other => serde_json::json!({"v": other}),
+    }
+}
+
+/// Reads a value written by [`exact`].
+fn inexact(value: &Value) -> Result<Value, String> {
+    let malformed = || "malformed paging token".to_string();
+    match value.as_object().and_then(|o| o.iter().next()) {
+        Some((tag, Value::String(text))) if tag == "n" => {
+            let number = if let Ok(n) = text.parse::<i64>() {
+                serde_json::Number::from(n)
+            } else if let Ok(n) = text.parse::<u64>() {
+                serde_json::Number::from(n)
+            } else {
+                text.parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .ok_or_else(malformed)?
+            };
+            Ok(Value::Number(number))
+        }
+        Some((tag, other)) if tag == "v" => Ok(other.clone()),
+        _ => Err(malformed()),
     }
 }
 
@@ -42,7 +95,19 @@ mod tests {
         let token = PageToken {
             collection: "eo/s2 é".into(),
             id: "a,b&c=d".into(),
+            sort: Vec::new(),
         };
+        let sorted = PageToken {
+            sort: vec![
+                Value::Null,
+                serde_json::json!(0.1 + 0.2),
+                serde_json::json!(12.345678901234567),
+                serde_json::json!(-7),
+                serde_json::json!("x"),
+            ],
+            ..token.clone()
+        };
+        assert_eq!(PageToken::decode(&sorted.encode()).unwrap(), sorted);
         let text = token.encode();
         assert!(
             text.chars()
@@ -56,5 +121,11 @@ mod tests {
         assert!(PageToken::decode("not a token!").is_err());
         assert!(PageToken::decode(&URL_SAFE_NO_PAD.encode("[1,2]")).is_err());
         assert!(PageToken::decode(&URL_SAFE_NO_PAD.encode("[\"only\"]")).is_err());
+        assert!(PageToken::decode(&URL_SAFE_NO_PAD.encode("[\"c\", \"i\", 3]")).is_err());
+        assert!(
+            PageToken::decode(&URL_SAFE_NO_PAD.encode("[\"c\", \"i\", [{\"n\": \"x\"}]]")).is_err()
+        );
+        assert!(PageToken::decode(&URL_SAFE_NO_PAD.encode("[\"c\", \"i\", [2]]")).is_err());
+        assert!(PageToken::decode(&URL_SAFE_NO_PAD.encode("[\"c\", \"i\", [], 1]")).is_err());
     }
 }
