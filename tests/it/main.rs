@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real registry processes, real clients.
 
+mod api;
 mod cli;
 mod crawl;
 mod gateway;
