@@ -230,3 +230,48 @@ async fn gdal_stacit_mosaics_search_results_of_the_demo() {
     assert_eq!(checksum(&mosaic), checksum(&direct));
     assert!(checksum(&mosaic).is_some());
 }
+
+/// `ogrinfo` (GDAL's OAPIF driver, how QGIS reads OGC API Features) on the demo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gdal_oapif_reads_the_demo_collections_as_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = Gateway::start_with_args(&[], dir).await;
+    let ogrinfo = |args: &[&str]| {
+        let out = Command::new("ogrinfo")
+            .args(["-ro", "-q"])
+            .args(args)
+            .output()
+            .expect("ogrinfo (Debian gdal-bin) must be installed");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let source = format!("OAPIF:{}", gateway.url);
+    let layers = ogrinfo(&[&source]);
+    for layer in ["generic-demo", "pastis-demo", "stac-item-demo"] {
+        assert!(layers.contains(layer), "{layers}");
+    }
+    let features = ogrinfo(&["-al", &source, "pastis-demo"]);
+    assert_eq!(
+        features.matches("OGRFeature(pastis-demo)").count(),
+        4,
+        "{features}"
+    );
+    assert!(features.contains("parcel_count (Integer)"), "{features}");
+    // A spatial filter is sent as `bbox`: nothing in the Atlantic.
+    let atlantic = ogrinfo(&[
+        "-al",
+        "-spat",
+        "-40",
+        "30",
+        "-30",
+        "40",
+        &source,
+        "pastis-demo",
+    ]);
+    assert_eq!(atlantic.matches("OGRFeature(").count(), 0, "{atlantic}");
+}
