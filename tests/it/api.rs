@@ -26,22 +26,7 @@ const FRANCE: &str =
 async fn real_clients_accept_the_api() {
     let registry = TestRegistry::start().await;
     let pushed = fixtures::push_all(&registry).await;
-    let gateway = Gateway::start(&format!(
-        r#"
-[[sources]]
-name = "pastis"
-registry = "{url}"
-repositories = ["pastis-*"]
-crs = "EPSG:2154"
-
-[[sources]]
-name = "misc"
-registry = "{url}"
-repositories = ["stac-item", "generic", "two-tags", "multi-platform"]
-"#,
-        url = registry.url
-    ))
-    .await;
+    let gateway = Gateway::start(&fixtures::gateway_config(&registry.url)).await;
     let client = Client::new();
     let base = gateway.url.clone();
 

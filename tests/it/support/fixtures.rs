@@ -290,3 +290,22 @@ pub fn scene_cog() -> Vec<u8> {
     };
     encode(&image, 128, &geo)
 }
+
+/// The gateway configuration serving every fixture of the registry at `url`: the PASTIS
+/// repositories (Lambert-93 footprints) and the others.
+pub fn gateway_config(url: &str) -> String {
+    format!(
+        r#"
+[[sources]]
+name = "pastis"
+registry = "{url}"
+repositories = ["pastis-*"]
+crs = "EPSG:2154"
+
+[[sources]]
+name = "misc"
+registry = "{url}"
+repositories = ["stac-item", "generic", "two-tags", "multi-platform"]
+"#
+    )
+}
