@@ -275,3 +275,32 @@ async fn gdal_oapif_reads_the_demo_collections_as_layers() {
     ]);
     assert_eq!(atlantic.matches("OGRFeature(").count(), 0, "{atlantic}");
 }
+
+/// The image build (`deploy/Dockerfile`) copies everything `cargo build --bin` reads:
+/// the sources, the OpenAPI document they include, the demo, and the declared benches
+/// (Cargo refuses a manifest whose targets are missing). No Docker daemon needed.
+#[test]
+fn dockerfile_copies_what_the_build_needs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("deploy/Dockerfile")).unwrap();
+    let copied: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter(|l| !l.starts_with("--from"))
+        .flat_map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            parts[..parts.len() - 1].to_vec()
+        })
+        .collect();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let mut needed = vec!["Cargo.toml", "Cargo.lock", "src", "openapi", "examples"];
+    if manifest.contains("[[bench]]") {
+        needed.push("benches");
+    }
+    for path in needed {
+        assert!(
+            copied.contains(&path),
+            "deploy/Dockerfile does not copy {path}: {copied:?}"
+        );
+    }
+}
