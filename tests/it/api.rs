@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
+use crate::support::client::{client_script, python};
 use crate::support::fixtures::{self, Pushed};
 use crate::support::gateway::Gateway;
 use crate::support::registry::TestRegistry;
@@ -299,21 +300,6 @@ async fn collection_search_pages(client: &Client, base: &str, pushed: &Pushed) {
         BTreeSet::from(["generic", "multi-platform", "two-tags"]),
         "{page}"
     );
-}
-
-fn python() -> String {
-    std::env::var("STAC_OCI_TEST_PYTHON").unwrap_or_else(|_| {
-        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/venv/bin/python");
-        assert!(
-            std::path::Path::new(venv).exists(),
-            "the Python test clients are missing: run ./scripts/test once to install them"
-        );
-        venv.to_owned()
-    })
-}
-
-fn client_script(name: &str) -> String {
-    format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Whether the STAC schema host resolves; if not, validators run with local schemas.

@@ -5,6 +5,7 @@ use std::process::Command;
 use reqwest::Client;
 use serde_json::Value;
 
+use crate::support::client::gdal_tool;
 use crate::support::gateway::Gateway;
 
 fn stac_oci(args: &[&str], dir: &std::path::Path) -> std::process::Output {
@@ -196,20 +197,7 @@ fn collect(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String,
 async fn gdal_stacit_mosaics_search_results_of_the_demo() {
     let dir = tempfile::tempdir().unwrap();
     let gateway = Gateway::start_with_args(&[], dir).await;
-    let gdal = |args: &[&str]| {
-        let out = Command::new("gdalinfo")
-            .args(args)
-            .env("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
-            .output()
-            .expect("gdalinfo (Debian gdal-bin) must be installed");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
-    };
+    let gdal = |args: &[&str]| gdal_tool("gdalinfo", args);
     let stacit = format!(
         "STACIT:\"{}/search?collections=stac-item-demo\":asset=red",
         gateway.url
@@ -236,20 +224,7 @@ async fn gdal_stacit_mosaics_search_results_of_the_demo() {
 async fn gdal_oapif_reads_the_demo_collections_as_layers() {
     let dir = tempfile::tempdir().unwrap();
     let gateway = Gateway::start_with_args(&[], dir).await;
-    let ogrinfo = |args: &[&str]| {
-        let out = Command::new("ogrinfo")
-            .args(["-ro", "-q"])
-            .args(args)
-            .output()
-            .expect("ogrinfo (Debian gdal-bin) must be installed");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
-    };
+    let ogrinfo = |args: &[&str]| gdal_tool("ogrinfo", &[&["-ro", "-q"], args].concat());
     let source = format!("OAPIF:{}", gateway.url);
     let layers = ogrinfo(&[&source]);
     for layer in ["generic-demo", "pastis-demo", "stac-item-demo"] {

@@ -8,6 +8,7 @@ use std::process::Command;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
+use crate::support::client::{client_script, python};
 use crate::support::fixtures::{self, Pushed};
 use crate::support::gateway::Gateway;
 use crate::support::registry::TestRegistry;
@@ -426,21 +427,6 @@ async fn bad_parameters_are_400s(client: &Client, base: &str) {
         let (status, body) = get_json(client, &format!("{base}/{path}")).await;
         assert_eq!(status, 404, "{path}: {body}");
     }
-}
-
-fn python() -> String {
-    std::env::var("STAC_OCI_TEST_PYTHON").unwrap_or_else(|_| {
-        let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/target/venv/bin/python");
-        assert!(
-            std::path::Path::new(venv).exists(),
-            "the Python test clients are missing: run ./scripts/test once to install them"
-        );
-        venv.to_owned()
-    })
-}
-
-fn client_script(name: &str) -> String {
-    format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 async fn pystac_client_searches_and_pages(base: &str, pushed: &Pushed) {
