@@ -9,6 +9,7 @@
 //! Each stage owns its types and hands plain data to the next; only [`refresh`] and
 //! [`serve`] wire stages together.
 
+pub mod access;
 pub mod api;
 pub mod assets;
 pub mod config;

@@ -24,6 +24,8 @@ enum Command {
     Crawl(SourceArgs),
     /// Validate the configuration and exit.
     CheckConfig(SourceArgs),
+    /// Read an API key from standard input and print the `sha256` to configure for it.
+    HashKey,
     /// Write the bundled demo OCI image layout into a directory.
     Demo {
         /// Output directory (created; existing files are overwritten).
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
                 s.server.listen
             );
         }),
+        Command::HashKey => hash_key(),
         Command::Demo { out } => stac_oci::demo::write_demo_layout(&out)
             .map(|()| println!("wrote {}", out.display()))
             .map_err(|e| anyhow::anyhow!("{}: {e}", out.display())),
@@ -94,6 +97,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints the SHA-256 of the first line of standard input.
+fn hash_key() -> anyhow::Result<()> {
+    let mut key = String::new();
+    std::io::stdin().read_line(&mut key)?;
+    let key = key.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(!key.is_empty(), "no key on standard input");
+    println!("{}", stac_oci::access::api_keys::hash(key));
+    Ok(())
 }
 
 fn settings(args: &SourceArgs) -> anyhow::Result<Settings> {

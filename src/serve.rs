@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use tokio::net::TcpListener;
-use tracing::info;
+use tracing::{info, warn};
 
+use crate::access::AccessControl;
 use crate::api::{self, AppState};
 use crate::config::Settings;
 use crate::crawl::status::StatusBoard;
@@ -58,12 +59,23 @@ pub async fn run(
             queue,
         }
     });
+    if settings
+        .access
+        .as_ref()
+        .is_some_and(|a| a.signing_keys.is_empty())
+    {
+        warn!("access control has no [[access.signing_keys]]: signed hrefs die with this process");
+    }
     let state = AppState {
         snapshot,
         sources: Arc::new(by_name),
         status,
         server: Arc::new(settings.server.clone()),
         webhooks,
+        access: settings
+            .access
+            .clone()
+            .map(|a| Arc::new(AccessControl::new(a))),
     };
     let app = api::router(state);
     let address = listener.local_addr()?;

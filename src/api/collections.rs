@@ -6,6 +6,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::access::Reader;
 use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::links::{Base, JSON};
@@ -73,12 +74,13 @@ impl CollectionQuery {
 pub async fn list(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Query(query): Query<CollectionQuery>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let search = query.to_search(&state.server)?;
     let snapshot = state.snapshot.load();
-    let page = snapshot.search_collections(&search);
+    let page = snapshot.search_collections_among(&search, |id| reader.may_read(id));
     let collections: Vec<_> = page
         .collections
         .iter()
@@ -110,11 +112,13 @@ pub async fn list(
 pub async fn one(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
     let found = snapshot
         .collection(&id)
+        .filter(|_| reader.may_read(&id))
         .ok_or_else(|| ApiError::not_found(format!("collection `{id}`")))?;
     Ok(respond(JSON, collection(&base, found)))
 }

@@ -3,10 +3,10 @@
 //! POST and read assets by `Range`.
 
 use axum::http::header::{
-    ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, IF_RANGE,
-    RANGE,
+    ACCEPT_RANGES, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    IF_RANGE, RANGE,
 };
-use axum::http::{HeaderValue, Method};
+use axum::http::{HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::CorsOrigins;
@@ -25,6 +25,13 @@ pub fn layer(origins: &CorsOrigins) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(allow_origin)
         .allow_methods([Method::GET, Method::HEAD, Method::POST])
-        .allow_headers([CONTENT_TYPE, RANGE, IF_RANGE, IF_NONE_MATCH])
+        .allow_headers([
+            CONTENT_TYPE,
+            RANGE,
+            IF_RANGE,
+            IF_NONE_MATCH,
+            AUTHORIZATION,
+            HeaderName::from_static(crate::access::API_KEY_HEADER),
+        ])
         .expose_headers([ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, ETAG])
 }

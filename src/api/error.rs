@@ -24,6 +24,12 @@ pub enum ApiError {
     /// An unknown collection, item, asset or route; the text names it.
     #[error("{0} not found")]
     NotFound(String),
+    /// Credentials were presented but are not accepted.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A signed asset URL that has expired or does not match.
+    #[error("{0}")]
+    Forbidden(String),
     /// A known route called with a method it does not answer.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -51,6 +57,8 @@ impl ApiError {
         match self {
             ApiError::BadParameter { .. } => (StatusCode::BAD_REQUEST, "BadRequest"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "Unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
         }
@@ -64,7 +72,14 @@ impl IntoResponse for ApiError {
         }
         let (status, code) = self.status();
         let body = json!({"code": code, "description": self.to_string()});
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"stac-oci\""),
+            );
+        }
+        response
     }
 }
 

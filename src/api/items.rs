@@ -3,6 +3,7 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 
+use super::access::Reader;
 use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::links::{Base, GEO_JSON, JSON, collection_path};
@@ -15,12 +16,13 @@ use super::state::AppState;
 pub async fn list(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Path(collection): Path<String>,
     Query(query): Query<SearchQuery>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
-    if snapshot.collection(&collection).is_none() {
+    if snapshot.collection(&collection).is_none() || !reader.may_read(&collection) {
         return Err(ApiError::not_found(format!("collection `{collection}`")));
     }
     let query = SearchQuery {
@@ -29,7 +31,7 @@ pub async fn list(
         collections: None,
         ..query
     };
-    let queryables = snapshot.queryables(Some(&collection));
+    let queryables = reader.queryables(&snapshot, Some(&collection));
     let mut search = query.to_search(&state.server, queryables.as_ref())?;
     let fields = query.fields()?;
     search.collections = Some(vec![collection.clone()]);
@@ -46,7 +48,7 @@ pub async fn list(
     let self_href = base.page_href(&path, raw.as_deref(), None);
     Ok(respond(
         GEO_JSON,
-        item_collection(&base, &page, fields.as_ref(), self_href, links),
+        item_collection(&base, &reader, &page, fields.as_ref(), self_href, links),
     ))
 }
 
@@ -54,14 +56,15 @@ pub async fn list(
 pub async fn one(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Path((collection, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
-    if snapshot.collection(&collection).is_none() {
+    if snapshot.collection(&collection).is_none() || !reader.may_read(&collection) {
         return Err(ApiError::not_found(format!("collection `{collection}`")));
     }
     let found = snapshot
         .item(&collection, &id)
         .ok_or_else(|| ApiError::not_found(format!("item `{id}` in collection `{collection}`")))?;
-    Ok(respond(GEO_JSON, item(&base, found)))
+    Ok(respond(GEO_JSON, item(&base, &reader, found)))
 }

@@ -5,6 +5,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::access::Reader;
 use super::links::{Base, GEO_JSON, JSON, collection_path};
 use super::render::respond;
 use super::state::AppState;
@@ -65,7 +66,7 @@ pub const OPENAPI: &str = include_str!("../../openapi/stac-oci.yaml");
 pub const OPENAPI_TYPE: &str = "application/vnd.oai.openapi;version=3.0";
 
 /// `GET /`: the root Catalog, linking everything else.
-pub async fn landing(State(state): State<AppState>, base: Base) -> Response {
+pub async fn landing(State(state): State<AppState>, base: Base, reader: Reader) -> Response {
     let snapshot = state.snapshot.load();
     let mut links = vec![
         base.link("self", "/", JSON),
@@ -77,7 +78,11 @@ pub async fn landing(State(state): State<AppState>, base: Base) -> Response {
         json!({"rel": "search", "href": base.href("/search"), "type": GEO_JSON, "method": "GET"}),
         json!({"rel": "search", "href": base.href("/search"), "type": GEO_JSON, "method": "POST"}),
     ];
-    links.extend(snapshot.collections().iter().map(|collection| {
+    let visible = snapshot
+        .collections()
+        .iter()
+        .filter(|c| reader.may_read(&c.id));
+    links.extend(visible.map(|collection| {
         let mut link = base.link("child", &collection_path(&collection.id), JSON);
         if let (Some(title), Some(link)) =
             (collection.collection.get("title"), link.as_object_mut())

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::json;
 
+use super::access::Reader;
 use super::error::ApiError;
 use super::extract::Path;
 use super::links::{Base, GEO_JSON, JSON, item_path};
@@ -15,11 +16,13 @@ use super::state::AppState;
 pub async fn list(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Path((collection, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
     let item = snapshot
         .item(&collection, &id)
+        .filter(|_| reader.may_read(&collection))
         .ok_or_else(|| ApiError::not_found(format!("item `{id}` in collection `{collection}`")))?;
     let path = item_path(&collection, &id);
     let members: Vec<serde_json::Value> = item
@@ -28,7 +31,7 @@ pub async fn list(
         .iter()
         .filter_map(|(key, blob)| {
             let member = blob.member.as_ref()?;
-            let href = base.href(&format!("{path}/assets/{key}/{}", blob.file_name));
+            let href = reader.asset_href(&base, &format!("{path}/assets/{key}/{}", blob.file_name));
             Some(json!({
                 "key": key,
                 "path": member.path,

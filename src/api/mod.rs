@@ -4,6 +4,7 @@
 //! [`routes`] is the one route list (the OpenAPI document in `openapi/` is checked
 //! against it); [`router`] adds the fallbacks and the layer stack.
 
+pub mod access;
 pub mod assets;
 pub mod collections;
 pub mod cors;

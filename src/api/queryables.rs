@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::access::Reader;
 use super::error::ApiError;
 use super::extract::Path;
 use super::landing::SCHEMA_JSON;
@@ -13,11 +14,13 @@ use super::render::respond;
 use super::state::AppState;
 
 /// `GET /queryables`: what every Item may be filtered on.
-pub async fn global(State(state): State<AppState>, base: Base) -> Result<Response, ApiError> {
-    let schema = state
-        .snapshot
-        .load()
-        .queryables(None)
+pub async fn global(
+    State(state): State<AppState>,
+    base: Base,
+    reader: Reader,
+) -> Result<Response, ApiError> {
+    let schema = reader
+        .queryables(&state.snapshot.load(), None)
         .ok_or_else(|| ApiError::Internal("no global queryables".into()))?;
     Ok(respond(
         SCHEMA_JSON,
@@ -30,12 +33,11 @@ pub async fn global(State(state): State<AppState>, base: Base) -> Result<Respons
 pub async fn collection(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let schema = state
-        .snapshot
-        .load()
-        .queryables(Some(&id))
+    let schema = reader
+        .queryables(&state.snapshot.load(), Some(&id))
         .ok_or_else(|| ApiError::not_found(format!("collection `{id}`")))?;
     let href = base.href(&format!("{}/queryables", collection_path(&id)));
     Ok(respond(SCHEMA_JSON, with_id(schema, href)))

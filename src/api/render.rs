@@ -6,6 +6,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::access::Reader;
 use super::fields::Fields;
 use super::landing::{QUERYABLES_REL, SCHEMA_JSON};
 use super::links::{Base, GEO_JSON, JSON, collection_path, item_path};
@@ -21,8 +22,8 @@ pub fn respond(media_type: &'static str, value: Value) -> Response {
     response
 }
 
-/// An Item with its links and absolute asset hrefs.
-pub fn item(base: &Base, indexed: &IndexedItem) -> Value {
+/// An Item with its links and absolute (when access control is on, signed) asset hrefs.
+pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
     let mapped = &indexed.mapped;
     let mut item = mapped.item.clone();
     if let Some(assets) = item.get_mut("assets").and_then(Value::as_object_mut) {
@@ -30,7 +31,8 @@ pub fn item(base: &Base, indexed: &IndexedItem) -> Value {
             if let Some(href) = asset.get_mut("href")
                 && let Some(relative) = href.as_str().filter(|h| !h.contains("://"))
             {
-                *href = Value::String(base.href(&format!("/{}", relative.trim_start_matches('/'))));
+                let path = format!("/{}", relative.trim_start_matches('/'));
+                *href = Value::String(reader.asset_href(base, &path));
             }
         }
     }
@@ -78,6 +80,7 @@ pub fn collection(base: &Base, mapped: &MappedCollection) -> Value {
 /// added after self and root.
 pub fn item_collection(
     base: &Base,
+    reader: &Reader,
     page: &Page<'_>,
     fields: Option<&Fields>,
     self_href: String,
@@ -87,8 +90,8 @@ pub fn item_collection(
         .items
         .iter()
         .map(|i| match fields {
-            Some(fields) => fields.apply(item(base, i)),
-            None => item(base, i),
+            Some(fields) => fields.apply(item(base, reader, i)),
+            None => item(base, reader, i),
         })
         .collect();
     let mut all_links = vec![

@@ -4,6 +4,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::access::Reader;
 use super::error::ApiError;
 use super::extract::{Json, Query};
 use super::links::{Base, GEO_JSON};
@@ -15,11 +16,13 @@ use super::state::AppState;
 pub async fn get(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Query(query): Query<SearchQuery>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
-    let search = query.to_search(&state.server, snapshot.queryables(None).as_ref())?;
+    let mut search = query.to_search(&state.server, reader.queryables(&snapshot, None).as_ref())?;
+    reader.restrict(&mut search);
     let fields = query.fields()?;
     let page = snapshot.search(&search);
     let links = page
@@ -33,7 +36,7 @@ pub async fn get(
     let self_href = base.page_href("/search", raw.as_deref(), None);
     Ok(respond(
         GEO_JSON,
-        item_collection(&base, &page, fields.as_ref(), self_href, links),
+        item_collection(&base, &reader, &page, fields.as_ref(), self_href, links),
     ))
 }
 
@@ -41,10 +44,16 @@ pub async fn get(
 pub async fn post(
     State(state): State<AppState>,
     base: Base,
+    reader: Reader,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
-    let search = from_body(&body, &state.server, snapshot.queryables(None).as_ref())?;
+    let mut search = from_body(
+        &body,
+        &state.server,
+        reader.queryables(&snapshot, None).as_ref(),
+    )?;
+    reader.restrict(&mut search);
     let fields = body_fields(&body)?;
     let page = snapshot.search(&search);
     let links = page
@@ -67,6 +76,13 @@ pub async fn post(
         .collect();
     Ok(respond(
         GEO_JSON,
-        item_collection(&base, &page, fields.as_ref(), base.href("/search"), links),
+        item_collection(
+            &base,
+            &reader,
+            &page,
+            fields.as_ref(),
+            base.href("/search"),
+            links,
+        ),
     ))
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::access::AccessControl;
 use crate::config::ServerSettings;
 use crate::crawl::status::StatusBoard;
 use crate::events::route::WebhookState;
@@ -24,4 +25,6 @@ pub struct AppState {
     pub server: Arc<ServerSettings>,
     /// Registry event webhooks, when a secret is configured.
     pub webhooks: Option<WebhookState>,
+    /// Access control, when on.
+    pub access: Option<Arc<AccessControl>>,
 }

@@ -85,6 +85,7 @@ fn state() -> AppState {
             cors_origins: crate::config::CorsOrigins::Any,
         }),
         webhooks: None,
+        access: None,
     }
 }
 

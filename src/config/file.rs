@@ -12,6 +12,8 @@ pub(super) struct RawConfig {
     pub sources: Vec<RawSource>,
     #[serde(default)]
     pub webhooks: RawWebhooks,
+    #[serde(default)]
+    pub access: super::access::RawAccess,
 }
 
 /// `[webhooks]`.

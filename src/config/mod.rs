@@ -16,6 +16,8 @@ pub struct Settings {
     pub sources: Vec<SourceSettings>,
     /// Registry event webhooks.
     pub webhooks: WebhookSettings,
+    /// Access control; `None` when off (everything is readable by everyone).
+    pub access: Option<AccessSettings>,
 }
 
 /// The `[webhooks]` table: `POST /webhooks/{kind}` exists only when a secret is set.
@@ -155,7 +157,10 @@ pub enum AssetMode {
     Redirect,
 }
 
+mod access;
 mod file;
+
+pub use access::{AccessSettings, ApiKey, JwtSettings, Policy, SigningKey};
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -416,10 +421,12 @@ fn validate(raw: RawConfig, base_dir: &Path) -> Result<Settings, ConfigError> {
         ));
     }
     let webhooks = WebhookSettings { secret };
+    let access = access::validate(raw.access)?;
     Ok(Settings {
         server,
         sources,
         webhooks,
+        access,
     })
 }
 

@@ -108,10 +108,19 @@ fn overlap(a: &Bbox, b: &Bbox) -> bool {
 impl Snapshot {
     /// Runs a collection search: the page of matching Collections (by id) at `offset`.
     pub fn search_collections(&self, search: &CollectionSearch) -> CollectionPage<'_> {
+        self.search_collections_among(search, |_| true)
+    }
+
+    /// Runs a collection search over the Collections whose ids pass `visible` only.
+    pub fn search_collections_among(
+        &self,
+        search: &CollectionSearch,
+        visible: impl Fn(&str) -> bool,
+    ) -> CollectionPage<'_> {
         let matching: Vec<&MappedCollection> = self
             .collections
             .iter()
-            .filter(|c| search.matches(c))
+            .filter(|c| visible(&c.id) && search.matches(c))
             .collect();
         let number_matched = matching.len();
         let collections: Vec<_> = matching

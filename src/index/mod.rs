@@ -24,6 +24,7 @@ pub use spatial::Bbox;
 pub use temporal::Interval;
 pub use token::PageToken;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use serde_json::Value;
@@ -90,6 +91,8 @@ pub struct Snapshot {
     spatial: SpatialIndex,
     /// Queryables documents, derived from the Items' properties.
     queryables: Queryables,
+    /// The (source, repository) pairs each collection's Items' blobs come from.
+    repositories: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl Snapshot {
@@ -108,11 +111,26 @@ impl Snapshot {
                 .filter_map(|(position, item)| Some((position, item.bbox?))),
         );
         let queryables = Queryables::build(&collections, &items);
+        let mut repositories: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for item in &items {
+            let pairs = repositories
+                .entry(item.mapped.collection.clone())
+                .or_default();
+            for blob in item.mapped.assets.values() {
+                if !pairs
+                    .iter()
+                    .any(|(s, r)| *s == blob.source && *r == blob.repository)
+                {
+                    pairs.push((blob.source.clone(), blob.repository.clone()));
+                }
+            }
+        }
         Snapshot {
             collections,
             items,
             spatial,
             queryables,
+            repositories,
         }
     }
 
@@ -143,9 +161,25 @@ impl Snapshot {
         self.queryables.get(collection).cloned()
     }
 
+    /// The queryables JSON Schema over the Items of some collections only.
+    pub fn queryables_of(&self, collections: &BTreeSet<String>) -> Value {
+        self.queryables.over(collections)
+    }
+
     /// How many Items are indexed.
     pub fn item_count(&self) -> usize {
         self.items.len()
+    }
+
+    /// How many Items one collection has.
+    pub fn collection_item_count(&self, collection: &str) -> usize {
+        self.collection_range(collection).len()
+    }
+
+    /// The (source, repository) pairs the blobs of a collection's Items come from;
+    /// empty for an unknown collection or one without blobs.
+    pub fn repositories(&self, collection: &str) -> &[(String, String)] {
+        self.repositories.get(collection).map_or(&[], Vec::as_slice)
     }
 
     /// Positions of one collection's Items.

@@ -21,6 +21,8 @@ pub struct Queryables {
     global: Value,
     /// Per collection id, for every known collection.
     by_collection: BTreeMap<String, Value>,
+    /// What each collection's Items hold, to derive schemas over some collections.
+    seen_by_collection: BTreeMap<String, Seen>,
 }
 
 /// Property name → the JSON types seen for it.
@@ -56,15 +58,31 @@ impl Queryables {
         Queryables {
             global: schema("Queryables", &global),
             by_collection: per
+                .iter()
+                .map(|(id, seen)| (id.to_string(), schema(&format!("Queryables of {id}"), seen)))
+                .collect(),
+            seen_by_collection: per
                 .into_iter()
-                .map(|(id, seen)| {
-                    (
-                        id.to_string(),
-                        schema(&format!("Queryables of {id}"), &seen),
-                    )
-                })
+                .map(|(id, seen)| (id.to_string(), seen))
                 .collect(),
         }
+    }
+
+    /// The schema over the Items of `collections` only (what one reader may see).
+    pub fn over(&self, collections: &BTreeSet<String>) -> Value {
+        let mut merged = Seen::new();
+        for seen in collections
+            .iter()
+            .filter_map(|id| self.seen_by_collection.get(id))
+        {
+            for (name, kinds) in seen {
+                merged
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(kinds.iter().copied());
+            }
+        }
+        schema("Queryables", &merged)
     }
 
     /// The schema over every Item, or over one collection's (`None` when unknown).

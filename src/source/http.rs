@@ -38,6 +38,14 @@ const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
 /// Crawl requests in flight at once per registry.
 pub const CRAWL_CONCURRENCY: usize = 16;
 
+/// Where a request ended.
+pub enum Sent {
+    /// The registry (or a same-origin redirect) answered.
+    Answered(reqwest::Response),
+    /// The registry redirected to another origin, which was not contacted.
+    Elsewhere(Url),
+}
+
 /// The HTTP side of one registry, with the gateway's credentials.
 pub struct RegistryHttp {
     http: reqwest::Client,
@@ -92,6 +100,49 @@ impl RegistryHttp {
         path: &str,
         headers: HeaderMap,
     ) -> Result<reqwest::Response, SourceError> {
+        match self
+            .send_until(kind, repository, method, path, headers, false)
+            .await?
+        {
+            Sent::Answered(response) => Ok(response),
+            Sent::Elsewhere(_) => Err(unreachable(repository, "unexpected redirect")),
+        }
+    }
+
+    /// A GET of `path` for its first byte only, where a redirect to another origin (the
+    /// registry's storage, e.g. a presigned object-store URL) is returned instead of
+    /// followed.
+    pub async fn locate(
+        &self,
+        kind: RequestKind,
+        repository: &str,
+        path: &str,
+    ) -> Result<Sent, SourceError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RANGE, HeaderValue::from_static("bytes=0-0"));
+        self.send_until(kind, repository, Method::GET, path, headers, true)
+            .await
+    }
+
+    /// The registry's root URL (`http://host:port/`).
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The plain HTTP client (no redirects followed, no credentials attached).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    async fn send_until(
+        &self,
+        kind: RequestKind,
+        repository: &str,
+        method: Method,
+        path: &str,
+        headers: HeaderMap,
+        stop_elsewhere: bool,
+    ) -> Result<Sent, SourceError> {
         let start = self
             .base
             .join(path)
@@ -145,6 +196,9 @@ impl RegistryHttp {
                 }
                 url = redirect_target(&url, &response)
                     .ok_or_else(|| unreachable(repository, "redirect to an invalid location"))?;
+                if stop_elsewhere && !same_origin(&self.base, &url) {
+                    return Ok(Sent::Elsewhere(url));
+                }
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED && !refreshed && same_origin(&self.base, &url) {
@@ -160,7 +214,7 @@ impl RegistryHttp {
                 url = start.clone();
                 continue;
             }
-            return Ok(response);
+            return Ok(Sent::Answered(response));
         }
     }
 

@@ -21,7 +21,9 @@ use super::http::{RegistryHttp, reqwest_error_without_url, status_error, unreach
 use super::manifest::{self, ImageIndex, Manifest};
 use super::metrics::{RegistryMetrics, RequestKind};
 use super::{BlobBody, ByteRange, FetchedManifest, SourceError, blob};
-use crate::config::{Credentials, SourceKind, SourceSettings};
+use crate::config::{AssetMode, Credentials, SourceKind, SourceSettings};
+
+mod client_access;
 
 /// Page size asked for when listing tags and the catalog.
 const PAGE_SIZE: usize = 1000;
@@ -33,6 +35,7 @@ pub struct RegistrySource {
     repositories: Vec<String>,
     http: RegistryHttp,
     hot: HotRanges,
+    assets: AssetMode,
 }
 
 /// A page of `/tags/list`.
@@ -98,7 +101,13 @@ impl RegistrySource {
             repositories: repositories.clone(),
             http,
             hot: HotRanges::default(),
+            assets: settings.assets,
         })
+    }
+
+    /// How asset requests for this registry's blobs are answered.
+    pub fn asset_mode(&self) -> AssetMode {
+        self.assets
     }
 
     /// `host:port` of the registry.

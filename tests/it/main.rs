@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real registry processes, real clients.
 
+mod access;
 mod api;
 mod cli;
 mod crawl;

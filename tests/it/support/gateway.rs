@@ -18,6 +18,11 @@ impl Gateway {
     /// Writes `config` (TOML; `listen` is forced to a free port) and runs `stac-oci serve`,
     /// returning once `/readyz` answers 200 (the first crawl is done).
     pub async fn start(config: &str) -> Gateway {
+        Gateway::start_with_log(config, "info,stac_oci=debug").await
+    }
+
+    /// Like [`Gateway::start`], logging with the `STAC_OCI_LOG` filter `log`.
+    pub async fn start_with_log(config: &str, log: &str) -> Gateway {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("stac-oci.toml");
         std::fs::write(
@@ -26,18 +31,22 @@ impl Gateway {
         )
         .unwrap();
         let args = ["--config".to_owned(), path.display().to_string()];
-        Gateway::start_with_args(&args, dir).await
+        Gateway::spawn(&args, dir, log).await
     }
 
     /// Runs `stac-oci serve --listen 127.0.0.1:0 <args>` (no args: the bundled demo).
     pub async fn start_with_args(args: &[String], dir: tempfile::TempDir) -> Gateway {
+        Gateway::spawn(args, dir, "info,stac_oci=debug").await
+    }
+
+    async fn spawn(args: &[String], dir: tempfile::TempDir, log: &str) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stac-oci"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .current_dir(dir.path())
             .env("NO_COLOR", "1")
-            .env("STAC_OCI_LOG", "info,stac_oci=debug")
+            .env("STAC_OCI_LOG", log)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
