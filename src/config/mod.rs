@@ -638,16 +638,17 @@ fn validate_source(
     };
     let assets = match raw.assets.as_deref() {
         None | Some("proxy") => AssetMode::Proxy,
+        Some("redirect") if matches!(kind, SourceKind::Registry { .. }) => AssetMode::Redirect,
         Some("redirect") => {
             return Err(ConfigError::new(
                 key("assets"),
-                "redirect mode is not implemented yet; use proxy",
+                "redirect mode needs a registry source",
             ));
         }
         Some(other) => {
             return Err(ConfigError::new(
                 key("assets"),
-                format!("{other:?}: expected proxy"),
+                format!("{other:?}: expected proxy or redirect"),
             ));
         }
     };

@@ -5,6 +5,7 @@
 //! line or a response.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use base64::Engine;
 use reqwest::{Client, StatusCode};
@@ -711,4 +712,365 @@ password = "crawler-password"
     for secret in ["crawler-password", "not-the-password", basic.as_str()] {
         assert!(!log.contains(secret), "the log contains {secret}");
     }
+}
+
+/// A private key made by the `openssl` command: RSA as PKCS#1 DER, P-256 as PKCS#8 DER
+/// (what `jsonwebtoken`'s DER constructors read).
+fn openssl_key(dir: &std::path::Path, kind: &str) -> Vec<u8> {
+    let pem = dir.join(format!("{kind}.pem"));
+    let der = dir.join(format!("{kind}.der"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (pem, der) = (pem.to_str().unwrap(), der.to_str().unwrap());
+    match kind {
+        "rsa" => {
+            run(&["genrsa", "-out", pem, "2048"]);
+            run(&[
+                "rsa",
+                "-in",
+                pem,
+                "-traditional",
+                "-outform",
+                "DER",
+                "-out",
+                der,
+            ]);
+        }
+        _ => {
+            run(&[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                pem,
+            ]);
+            run(&[
+                "pkcs8", "-topk8", "-nocrypt", "-in", pem, "-outform", "DER", "-out", der,
+            ]);
+        }
+    }
+    std::fs::read(der).unwrap()
+}
+
+/// JWTs signed with RS256 and ES256 keys that the issuer publishes as a JWKS (served
+/// here over HTTP): claims decide the grants; a key the issuer did not publish, or a
+/// token for another audience, is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_keys_come_from_the_issuers_jwks() {
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+
+    let dir = tempfile::tempdir().unwrap();
+    let rsa = EncodingKey::from_rsa_der(&openssl_key(dir.path(), "rsa"));
+    let ec = EncodingKey::from_ec_der(&openssl_key(dir.path(), "ec"));
+    let stranger = EncodingKey::from_rsa_der(&openssl_key(dir.path(), "rsa"));
+    let mut keys = Vec::new();
+    for (kid, key, alg) in [
+        ("rsa-1", &rsa, Algorithm::RS256),
+        ("ec-1", &ec, Algorithm::ES256),
+    ] {
+        let mut jwk = Jwk::from_encoding_key(key, alg).unwrap();
+        jwk.common.key_id = Some(kid.into());
+        keys.push(jwk);
+    }
+    let jwks = serde_json::to_string(&JwkSet { keys }).unwrap();
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let jwks = jwks.clone();
+            async move { jwks }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks_url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let registry = TestRegistry::start().await;
+    fixtures::push_all(&registry).await;
+    let config = format!(
+        r#"
+[access]
+enabled = true
+
+[access.jwt]
+issuer = "{ISSUER}"
+audience = "stac-oci"
+jwks_url = "{jwks_url}"
+
+[[access.policies]]
+collections = ["stac-item"]
+subjects = ["carol"]
+
+[[access.policies]]
+collections = ["*"]
+scopes = ["stac:read-all"]
+
+{}"#,
+        fixtures::gateway_config(&registry.url)
+    );
+    let gateway = Gateway::start(&config).await;
+    let client = Client::new();
+    let url = format!("{}/collections", gateway.url);
+    let exp = chrono::Utc::now().timestamp() + 600;
+    let token = |alg: Algorithm, kid: &str, key: &EncodingKey, claims: Value| {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.into());
+        Who::Bearer(jsonwebtoken::encode(&header, &claims, key).unwrap())
+    };
+    let ids = |answer: Answer| -> Vec<String> {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer.json()["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let carol = token(
+        Algorithm::RS256,
+        "rsa-1",
+        &rsa,
+        json!({"iss": ISSUER, "aud": "stac-oci", "sub": "carol", "exp": exp}),
+    );
+    assert_eq!(ids(get(&client, &url, &carol).await), vec!["stac-item"]);
+    let reader = token(
+        Algorithm::ES256,
+        "ec-1",
+        &ec,
+        json!({"iss": ISSUER, "aud": ["stac-oci"], "sub": "svc", "scope": "openid stac:read-all", "exp": exp}),
+    );
+    assert!(ids(get(&client, &url, &reader).await).len() > 3);
+    assert!(ids(get(&client, &url, &Who::Anonymous).await).is_empty());
+    for refused in [
+        token(
+            Algorithm::RS256,
+            "rsa-1",
+            &stranger,
+            json!({"iss": ISSUER, "aud": "stac-oci", "sub": "carol", "exp": exp}),
+        ),
+        token(
+            Algorithm::RS256,
+            "rsa-9",
+            &stranger,
+            json!({"iss": ISSUER, "aud": "stac-oci", "sub": "carol", "exp": exp}),
+        ),
+        token(
+            Algorithm::ES256,
+            "ec-1",
+            &ec,
+            json!({"iss": ISSUER, "aud": "another-api", "sub": "carol", "exp": exp}),
+        ),
+    ] {
+        let answer = get(&client, &url, &refused).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
+    }
+    server.abort();
+}
+
+/// What the stand-in object store saw.
+#[derive(Default)]
+struct StorageLog {
+    /// Requests to the store, and how many carried `Authorization`.
+    requests: std::sync::atomic::AtomicUsize,
+    with_authorization: std::sync::atomic::AtomicUsize,
+    /// Blob GETs that reached the registry front.
+    blob_gets: std::sync::atomic::AtomicUsize,
+}
+
+/// A front for an htpasswd registry that behaves like a registry on object storage:
+/// blob GETs are answered with a `307` to a presigned-looking URL of a second server
+/// (the "object store"), which serves the bytes without any credentials.
+async fn storage_front(registry: &str, user: &str, password: &str) -> (String, Arc<StorageLog>) {
+    use axum::extract::{Request, State};
+    use axum::response::{IntoResponse, Response};
+    use std::sync::atomic::Ordering::SeqCst;
+
+    struct Front {
+        registry: String,
+        storage: String,
+        user: String,
+        password: String,
+        log: Arc<StorageLog>,
+        client: Client,
+    }
+    async fn forward(front: &Front, request: Request, path: &str, basic: bool) -> Response {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        let mut upstream = front
+            .client
+            .request(parts.method, format!("{}{path}", front.registry))
+            .body(body);
+        for (name, value) in &parts.headers {
+            if name != "host" {
+                upstream = upstream.header(name, value);
+            }
+        }
+        if basic {
+            upstream = upstream.basic_auth(&front.user, Some(&front.password));
+        }
+        let answer = upstream.send().await.unwrap();
+        let mut response = Response::builder().status(answer.status().as_u16());
+        for (name, value) in answer.headers() {
+            response = response.header(name, value);
+        }
+        response
+            .body(axum::body::Body::from(answer.bytes().await.unwrap()))
+            .unwrap()
+    }
+    async fn registry_side(State(front): State<Arc<Front>>, request: Request) -> Response {
+        let path = request.uri().path_and_query().unwrap().as_str().to_owned();
+        if request.method() == "GET" && path.contains("/blobs/sha256:") {
+            front.log.blob_gets.fetch_add(1, SeqCst);
+            let location = format!(
+                "{}/objects{path}?X-Amz-Signature=0123abcd&X-Amz-Expires=300",
+                front.storage
+            );
+            return (
+                axum::http::StatusCode::TEMPORARY_REDIRECT,
+                [("location", location)],
+            )
+                .into_response();
+        }
+        forward(&front, request, &path, false).await
+    }
+    async fn storage_side(State(front): State<Arc<Front>>, request: Request) -> Response {
+        front.log.requests.fetch_add(1, SeqCst);
+        if request.headers().contains_key("authorization") {
+            front.log.with_authorization.fetch_add(1, SeqCst);
+        }
+        let path = request
+            .uri()
+            .path()
+            .trim_start_matches("/objects")
+            .to_owned();
+        forward(&front, request, &path, true).await
+    }
+
+    let registry_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let storage_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front = Arc::new(Front {
+        registry: registry.to_owned(),
+        storage: format!("http://{}", storage_listener.local_addr().unwrap()),
+        user: user.to_owned(),
+        password: password.to_owned(),
+        log: Arc::default(),
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    });
+    let url = format!("http://{}", registry_listener.local_addr().unwrap());
+    let log = Arc::clone(&front.log);
+    let registry_app = axum::Router::new()
+        .fallback(registry_side)
+        .with_state(Arc::clone(&front));
+    let storage_app = axum::Router::new().fallback(storage_side).with_state(front);
+    tokio::spawn(async move { axum::serve(registry_listener, registry_app).await });
+    tokio::spawn(async move { axum::serve(storage_listener, storage_app).await });
+    (url, log)
+}
+
+/// Redirect mode: a whole-blob asset answers the registry's own storage redirect (the
+/// gateway itself never contacts the store, so its credentials cannot go there); HEAD
+/// is answered by the gateway; files inside tar layers are proxied, following the
+/// storage redirect without the gateway's credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_mode_hands_out_only_the_storage_redirect() {
+    use std::sync::atomic::Ordering::SeqCst;
+
+    let registry = TestRegistry::start_with_htpasswd("crawler", "crawler-password").await;
+    let pushed = fixtures::push_all(&registry).await;
+    let (front, log) = storage_front(&registry.url, "crawler", "crawler-password").await;
+    let config = format!(
+        r#"
+[[sources]]
+name = "misc"
+registry = "{front}"
+repositories = ["stac-item", "pastis-t4"]
+username = "crawler"
+password = "crawler-password"
+assets = "redirect"
+crs = "EPSG:2154"
+"#
+    );
+    let gateway = Gateway::start(&config).await;
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = &gateway.url;
+    let href = format!("{base}/collections/stac-item/items/scene-1/assets/visual/visual.tif");
+    let crawled_requests = log.requests.load(SeqCst);
+    assert_eq!(log.with_authorization.load(SeqCst), 0);
+
+    let answer = client.get(&href).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::TEMPORARY_REDIRECT);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.contains("/objects/v2/stac-item/blobs/sha256:"),
+        "{location}"
+    );
+    assert!(!location.contains("crawler"), "{location}");
+    assert_eq!(answer.headers()["cache-control"], "private, no-store");
+    assert_eq!(
+        log.requests.load(SeqCst),
+        crawled_requests,
+        "the gateway never went there"
+    );
+    let bytes = Client::new().get(&href).send().await.unwrap();
+    assert_eq!(bytes.status(), StatusCode::OK);
+    assert_eq!(
+        bytes.bytes().await.unwrap().as_ref(),
+        pushed.layers[&("stac-item".to_owned(), "scene-1".to_owned())].as_slice()
+    );
+
+    let blob_gets = log.blob_gets.load(SeqCst);
+    let head = client.head(&href).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    let length = pushed.layers[&("stac-item".to_owned(), "scene-1".to_owned())].len();
+    assert_eq!(
+        head.headers()["content-length"],
+        length.to_string().as_str()
+    );
+    assert_eq!(
+        log.blob_gets.load(SeqCst),
+        blob_gets,
+        "HEAD is answered by the gateway"
+    );
+
+    // A file inside a tar layer is a range of the layer: proxied, and the proxy follows
+    // the storage redirect without the gateway's credentials.
+    let sample =
+        crate::support::client::get_json(&format!("{base}/search?collections=pastis-t4&limit=1"))
+            .await;
+    let member = sample["features"][0]["assets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|a| a["href"].as_str().filter(|h| h.ends_with(".npy")))
+        .expect("a member asset")
+        .to_owned();
+    let answer = client.get(&member).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(!answer.bytes().await.unwrap().is_empty());
+    assert!(log.requests.load(SeqCst) > crawled_requests);
+    assert_eq!(
+        log.with_authorization.load(SeqCst),
+        0,
+        "no credentials reach the store"
+    );
 }
