@@ -1074,3 +1074,121 @@ crs = "EPSG:2154"
         "no credentials reach the store"
     );
 }
+
+/// Registry pass-through on a registry with token authentication (a real Distribution
+/// trusting a test token issuer): each user sees exactly the repositories the registry
+/// lets it pull, with Basic credentials (through the registry's token realm) or with a
+/// registry token of its own; verdicts are cached; nothing of it reaches the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_credentials_pass_through_to_token_auth() {
+    use crate::support::token_auth::{Grant, TokenIssuer, fetch_token};
+
+    let issuer = TokenIssuer::start(&[
+        ("alice", "alice-registry-pass", Grant::pull(&["private/a"])),
+        ("bob", "bob-registry-pass", Grant::none()),
+    ])
+    .await;
+    let registry = TestRegistry::start_with_token_auth(&issuer, ("admin", "admin-pass")).await;
+    for (repo, id) in [("private/a", "a"), ("private/b", "b")] {
+        let layer = fixtures::synthetic_tar(id);
+        registry
+            .push_artifact(
+                repo,
+                "v1",
+                Some("application/vnd.example.data.v1"),
+                ("application/vnd.oci.empty.v1+json", b"{}"),
+                &[(fixtures::TAR, &layer, Some("data.tar"))],
+            )
+            .await;
+    }
+    let config = format!(
+        r#"
+[access]
+enabled = true
+
+[[access.policies]]
+collections = ["*"]
+pass_through = true
+
+{}"#,
+        crate::support::client::registry_source(
+            &registry.url,
+            &["private/a", "private/b"],
+            "username = \"admin\"\npassword = \"admin-pass\"\n"
+        )
+    );
+    let gateway = Gateway::start_with_log(&config, "debug").await;
+    let client = Client::new();
+    let url = format!("{}/collections", gateway.url);
+    let ids = |answer: Answer| -> Vec<String> {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        answer.json()["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let alice = Who::Basic("alice", "alice-registry-pass");
+    assert_eq!(ids(get(&client, &url, &alice).await), vec!["private-a"]);
+    let tokens = issuer.issued("alice");
+    assert!(tokens >= 2, "the registry's realm was asked: {tokens}");
+    assert_eq!(ids(get(&client, &url, &alice).await), vec!["private-a"]);
+    assert_eq!(issuer.issued("alice"), tokens, "verdicts are cached");
+    let search = get(&client, &format!("{}/search", gateway.url), &alice).await;
+    assert_eq!(search.json()["numberMatched"], 1);
+    let hidden = get(
+        &client,
+        &format!("{}/collections/private-b/items", gateway.url),
+        &alice,
+    )
+    .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+
+    assert!(ids(get(&client, &url, &Who::Basic("bob", "bob-registry-pass")).await).is_empty());
+    assert!(ids(get(&client, &url, &Who::Basic("alice", "wrong")).await).is_empty());
+    assert!(ids(get(&client, &url, &Who::Anonymous).await).is_empty());
+
+    // A registry token of alice's own, passed as a bearer token.
+    let http = reqwest::Client::new();
+    let scopes = ["repository:private/a:pull", "repository:private/b:pull"];
+    let token = fetch_token(
+        &http,
+        &issuer.realm(),
+        TokenIssuer::SERVICE,
+        &scopes,
+        Some(("alice", "alice-registry-pass")),
+    )
+    .await
+    .unwrap();
+    let bearer = Who::Bearer(token.clone());
+    assert_eq!(ids(get(&client, &url, &bearer).await), vec!["private-a"]);
+    let item = get(
+        &client,
+        &format!("{}/collections/private-a/items?limit=1", gateway.url),
+        &bearer,
+    )
+    .await
+    .json();
+    let href = item["features"][0]["assets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|a| a["href"].as_str().filter(|h| h.contains("signature=")))
+        .expect("a signed asset href")
+        .to_owned();
+    let bytes = client.get(&href).send().await.unwrap();
+    assert_eq!(bytes.status(), StatusCode::OK);
+
+    let log = gateway.log();
+    let basic = base64::engine::general_purpose::STANDARD.encode("alice:alice-registry-pass");
+    for secret in [
+        "alice-registry-pass",
+        "bob-registry-pass",
+        "admin-pass",
+        basic.as_str(),
+        &token[token.len() - 30..],
+    ] {
+        assert!(!log.contains(secret), "the log contains {secret}");
+    }
+}

@@ -8,7 +8,13 @@ use stac_oci::config::{AssetMode, Credentials, SourceKind, SourceSettings, TagFi
 use stac_oci::source::registry::RegistrySource;
 use stac_oci::source::{BlobBody, ByteRange, Manifest, Source, SourceError};
 
+use crate::support::client::{get_json, registry_source};
+use crate::support::fixtures::{TAR, synthetic_tar};
+use crate::support::gateway::Gateway;
 use crate::support::registry::{OCI_INDEX, OCI_MANIFEST, TestRegistry, digest};
+use crate::support::token_auth::{
+    Grant, TokenIssuer, fetch_token, granted_actions, token_flow_get,
+};
 
 /// Settings for a test source of `kind`, every tag crawled.
 pub fn settings(kind: SourceKind) -> SourceSettings {
@@ -287,6 +293,80 @@ async fn basic_auth_registry() {
             .err()
             .unwrap();
         assert!(matches!(err, SourceError::Denied { .. }), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_auth_registry_grants_scopes_and_the_gateway_crawls_it() {
+    let issuer = TokenIssuer::start(&[
+        ("alice", "alice-pass", Grant::pull(&["private/a"])),
+        ("bob", "bob-pass", Grant::none()),
+    ])
+    .await;
+    let registry = TestRegistry::start_with_token_auth(&issuer, ("admin", "admin-pass")).await;
+    for (repo, id) in [("private/a", "a"), ("private/b", "b")] {
+        let layer = synthetic_tar(id);
+        registry
+            .push_artifact(
+                repo,
+                "v1",
+                Some("application/vnd.example.data.v1"),
+                (EMPTY, b"{}"),
+                &[(TAR, &layer, Some("data.tar"))],
+            )
+            .await;
+    }
+
+    // The token flow over plain HTTP: alice pulls private/a only, bob and anonymous nothing.
+    let http = reqwest::Client::new();
+    let tags = |repo: &str| format!("{}/v2/{repo}/tags/list", registry.url);
+    let alice = Some(("alice", "alice-pass"));
+    let bob = Some(("bob", "bob-pass"));
+    let r = token_flow_get(&http, &tags("private/a"), alice).await;
+    assert_eq!(r.status(), 200);
+    let listed: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(listed["tags"], json!(["v1"]));
+    for (who, repo) in [
+        (alice, "private/b"),
+        (bob, "private/a"),
+        (bob, "private/b"),
+        (None, "private/a"),
+        (Some(("alice", "wrong")), "private/a"),
+    ] {
+        let status = token_flow_get(&http, &tags(repo), who).await.status();
+        assert!(
+            matches!(status.as_u16(), 401 | 403),
+            "{who:?} on {repo}: {status}"
+        );
+    }
+    // A token grants the intersection of what was asked and what the user may do.
+    let scopes = [
+        "repository:private/a:pull,push",
+        "repository:private/b:pull",
+    ];
+    let token = fetch_token(&http, &issuer.realm(), TokenIssuer::SERVICE, &scopes, alice)
+        .await
+        .unwrap();
+    assert_eq!(
+        granted_actions(&token, "private/a"),
+        ["pull".to_owned()].into()
+    );
+    assert!(granted_actions(&token, "private/b").is_empty());
+    assert_eq!(
+        issuer.issued("alice"),
+        3,
+        "a refused password gets no token"
+    );
+    assert_eq!(issuer.issued("bob"), 2);
+    assert_eq!(issuer.issued(""), 1);
+
+    // The gateway with the admin's credentials crawls both repositories.
+    let credentials = "username = \"admin\"\npassword = \"admin-pass\"\n";
+    let config = registry_source(&registry.url, &["private/a", "private/b"], credentials);
+    let gateway = Gateway::start(&config).await;
+    for collection in ["private-a", "private-b"] {
+        let page = get_json(&format!("{}/collections/{collection}/items", gateway.url)).await;
+        assert_eq!(page["numberMatched"], 1, "{page}\n{}", gateway.log());
     }
 }
 

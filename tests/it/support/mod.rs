@@ -5,3 +5,4 @@ pub mod fixtures;
 pub mod flaky;
 pub mod gateway;
 pub mod registry;
+pub mod token_auth;

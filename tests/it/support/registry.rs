@@ -1,6 +1,8 @@
 //! A real CNCF Distribution registry (Debian `docker-registry`) on a free loopback
-//! port, and helpers that push fixtures to it over the registry HTTP API.
+//! port, anonymous, behind htpasswd or behind token authentication, and helpers that push
+//! fixtures to it over the registry HTTP API.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -8,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sha2::Digest;
+
+/// How long the push helpers reuse a bearer token (issuers give at least minutes).
+const TOKEN_REUSE: Duration = Duration::from_secs(120);
 
 /// The registry binary, overridable for machines where it lives elsewhere.
 fn registry_binary() -> String {
@@ -23,42 +28,83 @@ pub struct TestRegistry {
     child: Child,
     dir: tempfile::TempDir,
     http: reqwest::Client,
-    basic: Option<(String, String)>,
+    auth: Auth,
+}
+
+/// How the push helpers authenticate.
+enum Auth {
+    Anonymous,
+    Basic(String, String),
+    /// Bearer tokens from the issuer at `realm` for these Basic credentials, per
+    /// repository, fetched when first needed and again before they expire.
+    Token {
+        realm: String,
+        service: String,
+        user: String,
+        password: String,
+        tokens: tokio::sync::Mutex<HashMap<String, (String, Instant)>>,
+    },
 }
 
 impl TestRegistry {
     /// Starts an anonymous registry.
     pub async fn start() -> TestRegistry {
-        Self::spawn(None).await
+        Self::spawn(tempfile::tempdir().expect("temp dir"), "", Auth::Anonymous).await
     }
 
     /// Starts a registry that requires HTTP Basic credentials (htpasswd, bcrypt).
     pub async fn start_with_htpasswd(user: &str, password: &str) -> TestRegistry {
-        Self::spawn(Some((user.to_owned(), password.to_owned()))).await
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .expect("htpasswd (apache2-utils) must be installed");
+        assert!(out.status.success(), "htpasswd failed");
+        let path = dir.path().join("htpasswd");
+        std::fs::write(&path, out.stdout).unwrap();
+        let config = format!(
+            "auth:\n  htpasswd:\n    realm: stac-oci-test\n    path: {}\n",
+            path.display()
+        );
+        let auth = Auth::Basic(user.to_owned(), password.to_owned());
+        Self::spawn(dir, &config, auth).await
     }
 
-    async fn spawn(basic: Option<(String, String)>) -> TestRegistry {
+    /// Starts a registry that requires bearer tokens from `issuer` (Docker token
+    /// authentication, e.g. `token_auth::TokenIssuer`), trusting its certificate.
+    /// `admin` (user, password) is given every right at the issuer; the push helpers
+    /// use its tokens.
+    pub async fn start_with_token_auth(
+        issuer: &impl TokenService,
+        admin: (&str, &str),
+    ) -> TestRegistry {
+        issuer.grant_all(admin.0, admin.1);
         let dir = tempfile::tempdir().expect("temp dir");
+        let bundle = dir.path().join("token-issuer.pem");
+        std::fs::write(&bundle, issuer.certificate_pem()).unwrap();
+        let config = format!(
+            "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+            issuer.realm(),
+            issuer.service(),
+            issuer.issuer(),
+            bundle.display()
+        );
+        let auth = Auth::Token {
+            realm: issuer.realm(),
+            service: issuer.service().to_owned(),
+            user: admin.0.to_owned(),
+            password: admin.1.to_owned(),
+            tokens: tokio::sync::Mutex::new(HashMap::new()),
+        };
+        Self::spawn(dir, &config, auth).await
+    }
+
+    /// Runs a registry on a free port with storage in `dir` and `auth_config` (YAML).
+    async fn spawn(dir: tempfile::TempDir, auth_config: &str, auth: Auth) -> TestRegistry {
         let port = free_port();
         let host = format!("127.0.0.1:{port}");
-        let auth = match &basic {
-            Some((user, password)) => {
-                let out = Command::new("htpasswd")
-                    .args(["-Bbn", user, password])
-                    .output()
-                    .expect("htpasswd (apache2-utils) must be installed");
-                assert!(out.status.success(), "htpasswd failed");
-                let path = dir.path().join("htpasswd");
-                std::fs::write(&path, out.stdout).unwrap();
-                format!(
-                    "auth:\n  htpasswd:\n    realm: stac-oci-test\n    path: {}\n",
-                    path.display()
-                )
-            }
-            None => String::new(),
-        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth}",
+            "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth_config}",
             dir.path().join("data").display()
         );
         let config_path = dir.path().join("config.yml");
@@ -70,7 +116,7 @@ impl TestRegistry {
             child,
             dir,
             http: reqwest::Client::new(),
-            basic,
+            auth,
         };
         registry.wait_ready().await;
         registry
@@ -127,11 +173,40 @@ impl TestRegistry {
         self.dir.path().join("registry.log")
     }
 
-    fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+    /// A request on `repo` carrying the registry's credentials.
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        repo: &str,
+        url: &str,
+    ) -> reqwest::RequestBuilder {
         let request = self.http.request(method, url);
-        match &self.basic {
-            Some((user, password)) => request.basic_auth(user, Some(password)),
-            None => request,
+        match &self.auth {
+            Auth::Anonymous => request,
+            Auth::Basic(user, password) => request.basic_auth(user, Some(password)),
+            Auth::Token {
+                realm,
+                service,
+                user,
+                password,
+                tokens,
+            } => {
+                let mut tokens = tokens.lock().await;
+                let fresh = |(_, at): &&(String, Instant)| at.elapsed() < TOKEN_REUSE;
+                let token = match tokens.get(repo).filter(fresh) {
+                    Some((token, _)) => token.clone(),
+                    None => {
+                        let scope = format!("repository:{repo}:pull,push,delete");
+                        let basic = Some((user.as_str(), password.as_str()));
+                        let token = fetch_token(&self.http, realm, service, &[&scope], basic)
+                            .await
+                            .unwrap_or_else(|r| panic!("token for {scope}: {}", r.status()));
+                        tokens.insert(repo.to_owned(), (token.clone(), Instant::now()));
+                        token
+                    }
+                };
+                request.bearer_auth(token)
+            }
         }
     }
 
@@ -141,8 +216,10 @@ impl TestRegistry {
         let start = self
             .request(
                 reqwest::Method::POST,
+                repo,
                 &format!("{}/v2/{repo}/blobs/uploads/", self.url),
             )
+            .await
             .send()
             .await
             .expect("start upload");
@@ -156,7 +233,8 @@ impl TestRegistry {
         let mut url = url::Url::parse(&self.url).unwrap().join(&location).unwrap();
         url.query_pairs_mut().append_pair("digest", &digest);
         let put = self
-            .request(reqwest::Method::PUT, url.as_str())
+            .request(reqwest::Method::PUT, repo, url.as_str())
+            .await
             .header("content-type", "application/octet-stream")
             .body(bytes.to_vec())
             .send()
@@ -182,8 +260,10 @@ impl TestRegistry {
         let r = self
             .request(
                 reqwest::Method::PUT,
+                repo,
                 &format!("{}/v2/{repo}/manifests/{reference}", self.url),
             )
+            .await
             .header("content-type", media_type)
             .body(bytes.to_vec())
             .send()
@@ -254,8 +334,10 @@ impl TestRegistry {
         let r = self
             .request(
                 reqwest::Method::HEAD,
+                repo,
                 &format!("{}/v2/{repo}/manifests/{tag}", self.url),
             )
+            .await
             .header("accept", format!("{OCI_MANIFEST}, {OCI_INDEX}"))
             .send()
             .await
@@ -272,8 +354,10 @@ impl TestRegistry {
         let r = self
             .request(
                 reqwest::Method::GET,
+                repo,
                 &format!("{}/v2/{repo}/manifests/{reference}", self.url),
             )
+            .await
             .header("accept", format!("{OCI_MANIFEST}, {OCI_INDEX}"))
             .send()
             .await
@@ -285,8 +369,10 @@ impl TestRegistry {
     async fn has_blob(&self, repo: &str, digest: &str) -> bool {
         self.request(
             reqwest::Method::HEAD,
+            repo,
             &format!("{}/v2/{repo}/blobs/{digest}", self.url),
         )
+        .await
         .send()
         .await
         .is_ok_and(|r| r.status() == 200)
@@ -297,8 +383,10 @@ impl TestRegistry {
         let r = self
             .request(
                 reqwest::Method::DELETE,
+                repo,
                 &format!("{}/v2/{repo}/manifests/{digest}", self.url),
             )
+            .await
             .send()
             .await
             .expect("delete manifest");
@@ -311,6 +399,49 @@ impl Drop for TestRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A token issuer a registry with token authentication trusts (implemented by
+/// `token_auth::TokenIssuer`; a trait so this file stands alone where benches include it).
+pub trait TokenService {
+    /// The token endpoint (the `realm` of the registry's challenges).
+    fn realm(&self) -> String;
+    /// The audience tokens are issued for (`auth.token.service`).
+    fn service(&self) -> &str;
+    /// The `iss` of the tokens (`auth.token.issuer`).
+    fn issuer(&self) -> &str;
+    /// The PEM certificate of the signing key (`auth.token.rootcertbundle`).
+    fn certificate_pem(&self) -> &str;
+    /// Lets `user` with `password` pull, push and delete everywhere.
+    fn grant_all(&self, user: &str, password: &str);
+}
+
+/// Asks the token endpoint `realm` for a token for `service` and `scopes`
+/// (`repository:<name>:pull,push`), with Basic credentials if given; the endpoint's
+/// response when it refuses.
+pub async fn fetch_token(
+    http: &reqwest::Client,
+    realm: &str,
+    service: &str,
+    scopes: &[&str],
+    basic: Option<(&str, &str)>,
+) -> Result<String, reqwest::Response> {
+    let mut query = vec![("service", service)];
+    query.extend(scopes.iter().map(|s| ("scope", *s)));
+    if let Some((user, _)) = basic {
+        query.push(("account", user));
+    }
+    let mut request = http.get(realm).query(&query);
+    if let Some((user, password)) = basic {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request.send().await.expect("token endpoint reachable");
+    if !response.status().is_success() {
+        return Err(response);
+    }
+    let body: serde_json::Value = response.json().await.expect("a JSON token response");
+    let token = body["token"].as_str().or(body["access_token"].as_str());
+    Ok(token.expect("a token in the response").to_owned())
 }
 
 /// Runs `docker-registry serve` on the config in `dir`, appending to its log there.
