@@ -450,6 +450,9 @@ async fn probe(
 
     for (url, body) in bodies.borrow().iter() {
         hidden.check(url, body);
+        for secret in [ALICE_KEY, JWT_SECRET, SIGNING_SECRET, OLD_SIGNING_SECRET] {
+            assert!(!body.contains(secret), "{url} answers a secret");
+        }
     }
     // Properties only hidden Items have are not offered as queryables.
     assert!(
