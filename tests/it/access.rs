@@ -236,6 +236,7 @@ async fn nothing_hidden_leaks_and_signed_hrefs_open_one_asset() {
         assert!(!log.contains(secret), "the log contains a secret: {secret}");
     }
     assert!(log.contains("GET"), "the log records requests: {log}");
+    assert!(!log.contains("signature="), "the log holds signed hrefs");
 }
 
 /// Every endpoint and parameter that could reveal a hidden Item, as `who`.
