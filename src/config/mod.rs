@@ -1004,4 +1004,83 @@ layout = "demo"
         let unknown = format!("[webhooks]\ntoken = \"x\"\n{source}");
         assert!(load_toml(&unknown, &[]).is_err());
     }
+
+    #[test]
+    fn access_control() {
+        let source = "[[sources]]\nname = \"r\"\nregistry = \"http://127.0.0.1:5000\"\nrepositories = [\"a\"]\n";
+        assert!(load_toml(source, &[]).unwrap().access.is_none());
+        let off = format!("[access]\nenabled = false\n{source}");
+        assert!(load_toml(&off, &[]).unwrap().access.is_none());
+        let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let good = format!(
+            r#"[access]
+enabled = true
+public_collections = ["demo-*"]
+signed_url_ttl = "5m"
+[[access.signing_keys]]
+id = "k1"
+secret = "0123456789abcdef0123456789abcdef"
+[[access.api_keys]]
+name = "alice"
+sha256 = "{sha}"
+[access.jwt]
+issuer = "https://id.example.org"
+hs256_secret = "0123456789abcdef0123456789abcdef"
+[[access.policies]]
+collections = ["*"]
+api_keys = ["alice"]
+groups = ["eo"]
+{source}"#
+        );
+        let access = load_toml(&good, &[]).unwrap().access.unwrap();
+        assert!(access.public_collections.is_match("demo-1"));
+        assert_eq!(access.signed_url_ttl, Duration::from_secs(300));
+        assert_eq!(access.api_keys[0].sha256[0], 0xba);
+        assert_eq!(access.policies[0].groups, vec!["eo"]);
+        let debug = format!("{access:?}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        for (from, to, key) in [
+            (sha, "abc", "access.api_keys[0].sha256"),
+            (
+                "secret = \"0123456789abcdef0123456789abcdef\"\n[[access.api_keys]]",
+                "secret = \"short\"\n[[access.api_keys]]",
+                "access.signing_keys[0].secret",
+            ),
+            ("id = \"k1\"", "id = \"k 1\"", "access.signing_keys[0].id"),
+            (
+                "api_keys = [\"alice\"]",
+                "api_keys = [\"carol\"]",
+                "access.policies[0].api_keys",
+            ),
+            (
+                "signed_url_ttl = \"5m\"",
+                "signed_url_ttl = \"soon\"",
+                "access.signed_url_ttl",
+            ),
+            (
+                "hs256_secret = \"0123456789abcdef0123456789abcdef\"",
+                "audience = \"x\"",
+                "access.jwt",
+            ),
+        ] {
+            let bad = good.replacen(from, to, 1);
+            assert_ne!(bad, good, "{from}");
+            assert_eq!(load_toml(&bad, &[]).unwrap_err().key, key, "{to}");
+        }
+        let nobody = good.replace("api_keys = [\"alice\"]\ngroups = [\"eo\"]\n", "");
+        assert_eq!(
+            load_toml(&nobody, &[]).unwrap_err().key,
+            "access.policies[0]"
+        );
+        let no_jwt = good.replace("[access.jwt]\nissuer = \"https://id.example.org\"\nhs256_secret = \"0123456789abcdef0123456789abcdef\"\n", "");
+        assert_eq!(
+            load_toml(&no_jwt, &[]).unwrap_err().key,
+            "access.policies[0].subjects"
+        );
+        let redirect = format!("{source}assets = \"redirect\"\n");
+        assert_eq!(
+            load_toml(&redirect, &[]).unwrap().sources[0].assets,
+            AssetMode::Redirect
+        );
+    }
 }

@@ -374,6 +374,9 @@ async fn probe(
         "q=scene,pastis,sentinel".to_owned(),
         "sortby=-datetime&limit=3".to_owned(),
         "fields=id,collection&limit=10000".to_owned(),
+        "fields=properties.platform&limit=10000".to_owned(),
+        "sortby=platform&limit=10000".to_owned(),
+        "query=%7B%22platform%22%3A%7B%22eq%22%3A%22sentinel-2a%22%7D%7D".to_owned(),
     ];
     for query in &searches {
         let answer = fetch(format!("{base}/search?{query}")).await;
