@@ -141,7 +141,11 @@ impl RegistrySource {
             .locate(RequestKind::Blob, repository, &path)
             .await?
         {
-            Sent::Elsewhere(url) => Ok(Some(url)),
+            // A location carrying userinfo is not handed to clients: proxy instead.
+            Sent::Elsewhere(url) if url.username().is_empty() && url.password().is_none() => {
+                Ok(Some(url))
+            }
+            Sent::Elsewhere(_) => Ok(None),
             Sent::Answered(response) if response.status().is_success() => Ok(None),
             Sent::Answered(response) => Err(crate::source::http::status_error(
                 response.status(),
