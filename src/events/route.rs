@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,8 +33,21 @@ pub async fn receive(
     State(app): State<AppState>,
     Path(kind): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "PayloadTooLarge"
+            } else {
+                "BadRequest"
+            };
+            let body = json!({"code": code, "description": rejection.body_text()});
+            return (status, axum::Json(body)).into_response();
+        }
+    };
     let Some(state) = app.webhooks else {
         return ApiError::not_found("route `/webhooks` (no [webhooks] secret is configured)")
             .into_response();

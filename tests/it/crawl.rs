@@ -518,6 +518,16 @@ async fn a_registry_notification_makes_a_push_searchable_without_a_periodic_craw
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    let r = client
+        .post(&hook)
+        .bearer_auth(secret)
+        .body(vec![b' '; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: serde_json::Value = r.json().await.expect("a JSON error body");
+    assert_eq!(body["code"], "PayloadTooLarge");
 
     // The registry itself notifies the gateway: a push becomes searchable with the
     // hourly crawl far away.
