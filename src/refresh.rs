@@ -223,6 +223,8 @@ impl Refresher {
                     repos.remove(repository);
                 }
             }
+            let items = repos.values().map(|c| c.repository.items.len()).sum();
+            self.status.recount(&settings.name, repos.len(), items);
             changed = true;
             info!(source = %settings.name, %repository, "repository recrawled after an event");
         }

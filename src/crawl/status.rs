@@ -79,6 +79,16 @@ impl StatusBoard {
         }
     }
 
+    /// Updates a source's repository and Item counts after one repository changed
+    /// (an event recrawl); the rest of its last crawl's record stays.
+    pub fn recount(&self, name: &str, repositories: usize, items: usize) {
+        let mut board = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = board.sources.iter_mut().find(|s| s.name == name) {
+            slot.repositories = repositories;
+            slot.items = items;
+        }
+    }
+
     /// Marks the gateway ready (after the first crawl pass, whatever its outcome).
     pub fn set_ready(&self) {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).ready = true;

@@ -544,6 +544,8 @@ async fn a_registry_notification_makes_a_push_searchable_without_a_periodic_craw
         .await;
     eventually(&items, "the push is searchable", matched(2)).await;
     eprintln!("push searchable after {:?}", pushed_at.elapsed());
+    let status = get_json(&format!("{}/status", gateway.url)).await;
+    assert_eq!(status["sources"][0]["items"], 2, "{status}");
     assert!(
         gateway
             .log()
