@@ -9,7 +9,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use crate::crawl::status::StatusBoard;
-use crate::index::{Search, Snapshot};
+use crate::index::Snapshot;
 use crate::source::Source;
 
 /// The exposition text for the sources, their crawl outcomes and the served snapshot.
@@ -124,12 +124,7 @@ pub fn render(
         "Items served, by collection.",
     );
     for collection in snapshot.collections() {
-        let search = Search {
-            collections: Some(vec![collection.id.clone()]),
-            limit: 1,
-            ..Search::default()
-        };
-        let count = snapshot.search(&search).number_matched;
+        let count = snapshot.collection_item_count(&collection.id);
         let labels = format!("collection=\"{}\"", escape(&collection.id));
         sample(&mut out, "stac_oci_items", &labels, count as f64);
     }
