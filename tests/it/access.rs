@@ -218,6 +218,7 @@ async fn nothing_hidden_leaks_and_signed_hrefs_open_one_asset() {
         assert!(!hidden.collections.is_empty());
         probe(&client, &base, &who, visible, &hidden, &everything).await;
     }
+    pystac_client_sees_what_it_may(&base, &public, &everything);
     tokens_of_another_principal(&client, &base, &alice, &bob, &everything).await;
     signed_hrefs(&client, &base, &alice, &bob, &pushed).await;
     refused_credentials(&client, &base).await;
@@ -1198,4 +1199,42 @@ pass_through = true
     ] {
         assert!(!log.contains(secret), "the log contains {secret}");
     }
+}
+
+/// pystac-client, unmodified, with and without an API key header: it lists and pages
+/// through exactly what the key (or anonymity) may read.
+fn pystac_client_sees_what_it_may(base: &str, public: &BTreeSet<String>, everything: &[Value]) {
+    let run = |headers: Option<Value>| -> Value {
+        let mut command = std::process::Command::new(crate::support::client::python());
+        command
+            .arg(crate::support::client::client_script("pystac_search.py"))
+            .arg(base)
+            .arg("-180,-90,180,90");
+        if let Some(headers) = headers {
+            command.arg(headers.to_string());
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let anonymous = run(None);
+    let collections: BTreeSet<String> = anonymous["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(&collections, public);
+    for id in anonymous["ids"].as_array().unwrap() {
+        let collection = id.as_str().unwrap().split('/').next().unwrap();
+        assert!(public.contains(collection), "{id}");
+    }
+    let alice = run(Some(json!({"X-API-Key": ALICE_KEY})));
+    let with_geometry = everything.iter().filter(|i| !i["bbox"].is_null()).count();
+    assert_eq!(alice["matched"].as_u64(), Some(with_geometry as u64));
+    assert_eq!(alice["ids"].as_array().unwrap().len(), with_geometry);
 }
