@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::links::{Base, GEO_JSON, JSON, collection_path};
 use super::params::SearchQuery;
-use super::render::{item, item_collection, respond};
+use super::render::{item_bytes, item_collection, item_collection_bytes, respond, respond_bytes};
 use super::state::AppState;
 
 /// `GET /collections/{c}/items`: a page of one Collection's Items, with the parameters of
@@ -46,10 +46,16 @@ pub async fn list(
         links.push(serde_json::json!({"rel": "next", "href": href, "type": GEO_JSON}));
     }
     let self_href = base.page_href(&path, raw.as_deref(), None);
-    Ok(respond(
-        GEO_JSON,
-        item_collection(&base, &reader, &page, fields.as_ref(), self_href, links),
-    ))
+    Ok(match fields {
+        Some(fields) => respond(
+            GEO_JSON,
+            item_collection(&base, &reader, &page, Some(&fields), self_href, links),
+        ),
+        None => respond_bytes(
+            GEO_JSON,
+            item_collection_bytes(&base, &reader, &page, self_href, links),
+        ),
+    })
 }
 
 /// `GET /collections/{c}/items/{i}`: one Item, or a 404 naming it.
@@ -66,5 +72,5 @@ pub async fn one(
     let found = snapshot
         .item(&collection, &id)
         .ok_or_else(|| ApiError::not_found(format!("item `{id}` in collection `{collection}`")))?;
-    Ok(respond(GEO_JSON, item(&base, &reader, found)))
+    Ok(respond_bytes(GEO_JSON, item_bytes(&base, &reader, found)))
 }

@@ -1,5 +1,9 @@
 //! Snapshot entries rendered for a request: links added, asset hrefs made absolute,
 //! and the JSON responses with their media types.
+//!
+//! Items and ItemCollections are written as bytes from each Item's JSON serialized once
+//! per snapshot ([`write_item`]); the `fields` extension, which reshapes Items, goes
+//! through [`item`] and a `Value`.
 
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
@@ -10,6 +14,7 @@ use super::access::Reader;
 use super::fields::Fields;
 use super::landing::{QUERYABLES_REL, SCHEMA_JSON};
 use super::links::{Base, GEO_JSON, JSON, collection_path, item_path};
+use crate::index::json::Piece;
 use crate::index::{IndexedItem, Page};
 use crate::mapping::MappedCollection;
 
@@ -20,6 +25,42 @@ pub fn respond(media_type: &'static str, value: Value) -> Response {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(media_type));
     response
+}
+
+/// A JSON response of bytes already serialized, with the given media type.
+pub fn respond_bytes(media_type: &'static str, bytes: Vec<u8>) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static(media_type))],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Writes an Item as [`item`] renders it, copying its serialized JSON and writing only
+/// the hrefs and links.
+pub fn write_item(out: &mut Vec<u8>, base: &Base, reader: &Reader, indexed: &IndexedItem) {
+    let Some(json) = indexed.json() else {
+        let _ = serde_json::to_writer(&mut *out, &item(base, reader, indexed));
+        return;
+    };
+    for piece in json.pieces() {
+        match piece {
+            Piece::Bytes(bytes) => out.extend_from_slice(bytes),
+            Piece::Href(path) => {
+                let _ = serde_json::to_writer(&mut *out, &reader.asset_href(base, path));
+            }
+        }
+    }
+    out.extend_from_slice(b",\"links\":");
+    let _ = serde_json::to_writer(&mut *out, &item_links(base, indexed));
+    out.push(b'}');
+}
+
+/// One Item as a response body.
+pub fn item_bytes(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096);
+    write_item(&mut out, base, reader, indexed);
+    out
 }
 
 /// An Item with its links and absolute (when access control is on, signed) asset hrefs.
@@ -38,6 +79,14 @@ pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
     }
     item.entry("collection")
         .or_insert_with(|| Value::String(mapped.collection.clone()));
+    item.insert("links".into(), Value::Array(item_links(base, indexed)));
+    Value::Object(item)
+}
+
+/// An Item's links: self, parent, collection, root, members (when it has tar members)
+/// and its versions.
+fn item_links(base: &Base, indexed: &IndexedItem) -> Vec<Value> {
+    let mapped = &indexed.mapped;
     let collection = collection_path(&mapped.collection);
     let mut links = vec![
         base.link("self", &item_path(&mapped.collection, &mapped.id), GEO_JSON),
@@ -55,8 +104,7 @@ pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
             .iter()
             .map(|l| base.link(&l.rel, &item_path(&mapped.collection, &l.item), GEO_JSON)),
     );
-    item.insert("links".into(), Value::Array(links));
-    Value::Object(item)
+    links
 }
 
 /// A Collection with its links.
@@ -74,6 +122,33 @@ pub fn collection(base: &Base, mapped: &MappedCollection) -> Value {
         ]),
     );
     Value::Object(collection)
+}
+
+/// An ItemCollection for one page as bytes, each Item written by [`write_item`]; `links`
+/// are added after self and root.
+pub fn item_collection_bytes(
+    base: &Base,
+    reader: &Reader,
+    page: &Page<'_>,
+    self_href: String,
+    links: Vec<Value>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + 4096 * page.items.len());
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"numberMatched\":");
+    out.extend_from_slice(page.number_matched.to_string().as_bytes());
+    out.extend_from_slice(b",\"numberReturned\":");
+    out.extend_from_slice(page.items.len().to_string().as_bytes());
+    out.extend_from_slice(b",\"features\":[");
+    for (n, indexed) in page.items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        write_item(&mut out, base, reader, indexed);
+    }
+    out.extend_from_slice(b"],\"links\":");
+    let _ = serde_json::to_writer(&mut out, &page_links(base, self_href, links));
+    out.push(b'}');
+    out
 }
 
 /// An ItemCollection for one page, its Items reduced to `fields` when given; `links` are
@@ -94,16 +169,21 @@ pub fn item_collection(
             None => item(base, reader, i),
         })
         .collect();
-    let mut all_links = vec![
-        json!({"rel": "self", "href": self_href, "type": GEO_JSON}),
-        base.link("root", "/", JSON),
-    ];
-    all_links.extend(links);
     json!({
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,
         "numberReturned": features.len(),
         "features": features,
-        "links": all_links,
+        "links": page_links(base, self_href, links),
     })
+}
+
+/// The links of an ItemCollection: self, root, then `links`.
+fn page_links(base: &Base, self_href: String, links: Vec<Value>) -> Vec<Value> {
+    let mut all = vec![
+        json!({"rel": "self", "href": self_href, "type": GEO_JSON}),
+        base.link("root", "/", JSON),
+    ];
+    all.extend(links);
+    all
 }

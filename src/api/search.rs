@@ -7,10 +7,12 @@ use serde_json::{Value, json};
 use super::access::Reader;
 use super::error::ApiError;
 use super::extract::{Json, Query};
+use super::fields::Fields;
 use super::links::{Base, GEO_JSON};
 use super::params::{SearchQuery, body_fields, from_body};
-use super::render::{item_collection, respond};
+use super::render::{item_collection, item_collection_bytes, respond, respond_bytes};
 use super::state::AppState;
+use crate::index::Page;
 
 /// `GET /search`: lists are comma-separated; `next` is a URL carrying `token`.
 pub async fn get(
@@ -34,9 +36,8 @@ pub async fn get(
         })
         .collect();
     let self_href = base.page_href("/search", raw.as_deref(), None);
-    Ok(respond(
-        GEO_JSON,
-        item_collection(&base, &reader, &page, fields.as_ref(), self_href, links),
+    Ok(page_response(
+        &base, &reader, &page, fields, self_href, links,
     ))
 }
 
@@ -74,15 +75,30 @@ pub async fn post(
             })
         })
         .collect();
-    Ok(respond(
-        GEO_JSON,
-        item_collection(
-            &base,
-            &reader,
-            &page,
-            fields.as_ref(),
-            base.href("/search"),
-            links,
-        ),
+    let self_href = base.href("/search");
+    Ok(page_response(
+        &base, &reader, &page, fields, self_href, links,
     ))
+}
+
+/// A page of results: bytes from the Items' serialized JSON, or, with `fields`, the
+/// reshaped Items.
+fn page_response(
+    base: &Base,
+    reader: &Reader,
+    page: &Page<'_>,
+    fields: Option<Fields>,
+    self_href: String,
+    links: Vec<Value>,
+) -> Response {
+    match fields {
+        Some(fields) => respond(
+            GEO_JSON,
+            item_collection(base, reader, page, Some(&fields), self_href, links),
+        ),
+        None => respond_bytes(
+            GEO_JSON,
+            item_collection_bytes(base, reader, page, self_href, links),
+        ),
+    }
 }

@@ -1148,3 +1148,27 @@ async fn cors_follows_the_configured_origins() {
     );
     assert_eq!(preflight(only, "https://other.example.org").await, None);
 }
+
+#[test]
+fn items_written_from_their_serialized_json_equal_the_rendered_ones() {
+    let state = state();
+    let snapshot = state.snapshot.load();
+    let base = links::Base("http://gateway.example".into());
+    let reader = access::Reader::everything();
+    let search = crate::index::Search {
+        limit: 100,
+        ..Default::default()
+    };
+    let page = snapshot.search(&search);
+    assert!(page.items.len() > 3);
+    for indexed in &page.items {
+        let written: Value =
+            serde_json::from_slice(&render::item_bytes(&base, &reader, indexed)).unwrap();
+        assert_eq!(written, render::item(&base, &reader, indexed));
+        assert!(indexed.json().is_some(), "{}", indexed.mapped.id);
+    }
+    let self_href = "http://gateway.example/search".to_string();
+    let bytes = render::item_collection_bytes(&base, &reader, &page, self_href.clone(), vec![]);
+    let value = render::item_collection(&base, &reader, &page, None, self_href, vec![]);
+    assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), value);
+}

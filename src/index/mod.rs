@@ -5,11 +5,13 @@
 //! geometries ([`geometry`]). [`search`] answers item searches page by page, with
 //! [`token`]s that survive snapshot swaps: CQL2 [`filter`]s (their spatial and temporal
 //! bounds pushed down), free [`text`], [`sort`] keys. [`queryables`] are derived once per
-//! build; [`collections`] answers collection search.
+//! build; [`collections`] answers collection search; [`json`] keeps each Item's
+//! serialized JSON for responses.
 
 pub mod collections;
 pub mod filter;
 pub mod geometry;
+pub mod json;
 pub mod queryables;
 pub mod search;
 pub mod sort;
@@ -26,6 +28,7 @@ pub use token::PageToken;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -44,6 +47,8 @@ pub struct IndexedItem {
     pub geometry: Option<geo::Geometry<f64>>,
     /// Its time range; `None` when it has no readable time.
     pub time: Option<Interval>,
+    /// Its JSON, serialized on first use.
+    json: OnceLock<Option<json::ItemJson>>,
 }
 
 impl IndexedItem {
@@ -71,7 +76,16 @@ impl IndexedItem {
             bbox,
             geometry,
             time,
+            json: OnceLock::new(),
         }
+    }
+
+    /// Its JSON (with `collection`, without `links`), serialized once per snapshot;
+    /// `None` for the rare Item whose hrefs cannot be spliced.
+    pub fn json(&self) -> Option<&json::ItemJson> {
+        self.json
+            .get_or_init(|| json::ItemJson::of(&self.mapped))
+            .as_ref()
     }
 
     /// The (collection, id) key the snapshot is sorted by.
