@@ -84,7 +84,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(|uri: Uri| async move { ApiError::not_found(format!("route `{}`", uri.path())) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(cors)
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(log_failure),
+        )
         .with_state(state)
 }
 
@@ -92,6 +96,22 @@ pub fn router(state: AppState) -> Router {
 /// href's signature.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+}
+
+/// Logs a response that failed: `/readyz`'s 503 before the first crawl is expected and
+/// logged at debug; anything else is an error.
+fn log_failure(
+    class: tower_http::classify::ServerErrorsFailureClass,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    use tower_http::classify::ServerErrorsFailureClass::StatusCode as Status;
+    match class {
+        Status(axum::http::StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(?latency, "answered 503")
+        }
+        other => tracing::error!(classification = %other, ?latency, "response failed"),
+    }
 }
 
 #[cfg(test)]
