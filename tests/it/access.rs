@@ -618,6 +618,13 @@ async fn signed_hrefs(
         ),
         format!("{base}/collections/generic/items/scene-1/assets/visual/visual.tif"),
         format!(
+            "{base}/collections/stac-item/items/scene-1/assets/visual/{}",
+            crate::support::registry::digest(
+                &pushed.layers[&("stac-item".to_owned(), "scene-1".to_owned())]
+            )
+        ),
+        format!("{base}/v2/stac-item/blobs/sha256:00"),
+        format!(
             "{base}/collections/stac-item/items/scene-1/assets/visual/visual.tif?url=http%3A%2F%2F127.0.0.1"
         ),
     ] {
