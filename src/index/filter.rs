@@ -2,9 +2,11 @@
 //! spatial envelope and `datetime` bounds read from its top-level `and`, pushed down to
 //! the R-tree and to a cheap pre-check before the exact evaluation.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use cql2::Expr;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::temporal::instant;
 use super::{Bbox, IndexedItem, Interval, geometry};
@@ -37,15 +39,145 @@ const INTERSECTING_TEMPORAL: [&str; 10] = [
 /// Whether the expression holds for an Item. The expression sees the Item JSON (with
 /// `id` and `collection`); names resolve at the top level, then under `properties`.
 /// An evaluation error (a missing property, mismatched types) is no match.
+///
+/// Evaluated as the `cql2` crate evaluates it on the Item JSON, but cheaper per candidate:
+/// a plain property name whose value is a number, string or boolean is replaced by that
+/// literal here (the crate converts each value it reads through a serde round trip,
+/// most of the cost of a comparison), and only the members the other property paths
+/// start with are handed to it, not a copy of the whole Item.
 pub fn matches(expr: &Expr, item: &IndexedItem) -> bool {
-    let mut json = item.mapped.item.clone();
-    json.entry("id")
-        .or_insert_with(|| Value::String(item.mapped.id.clone()));
-    json.entry("collection")
-        .or_insert_with(|| Value::String(item.mapped.collection.clone()));
-    expr.clone()
+    let mut heads = Vec::new();
+    let resolved = resolve(expr, item, &mut heads);
+    let mapped = &item.mapped;
+    let mut json = Map::new();
+    if !heads.is_empty() {
+        let mut properties = Map::new();
+        let all_properties = mapped.item.get("properties");
+        for head in &heads {
+            if let Some(value) = mapped.item.get(head.as_ref()) {
+                json.entry(head.as_ref()).or_insert_with(|| value.clone());
+            }
+            if let Some(value) = all_properties.and_then(|p| p.get(head.as_ref())) {
+                properties
+                    .entry(head.as_ref())
+                    .or_insert_with(|| value.clone());
+            }
+        }
+        if all_properties.is_some_and(Value::is_object) && !json.contains_key("properties") {
+            json.insert("properties".into(), Value::Object(properties));
+        }
+        json.entry("id")
+            .or_insert_with(|| Value::String(mapped.id.clone()));
+        json.entry("collection")
+            .or_insert_with(|| Value::String(mapped.collection.clone()));
+    }
+    resolved
         .matches(Some(&Value::Object(json)))
         .unwrap_or(false)
+}
+
+/// A copy of the expression with each plain property name (no `.` or `\`) the Item has
+/// as a number, string or boolean replaced by that literal, as `cql2` would read it: the
+/// top-level member when present and not null, else the one under `properties`. The
+/// first member names of the property paths left are added to `heads`.
+fn resolve<'e>(expr: &'e Expr, item: &IndexedItem, heads: &mut Vec<Cow<'e, str>>) -> Expr {
+    let all = |args: &'e [Box<Expr>], heads: &mut Vec<Cow<'e, str>>| -> Vec<Box<Expr>> {
+        args.iter()
+            .map(|a| Box::new(resolve(a, item, heads)))
+            .collect()
+    };
+    match expr {
+        Expr::Property { property } => match literal(property, item) {
+            Some(value) => value,
+            None => {
+                let head = path_head(property);
+                if !heads.contains(&head) {
+                    heads.push(head);
+                }
+                expr.clone()
+            }
+        },
+        Expr::Operation { op, args } => Expr::Operation {
+            op: op.clone(),
+            args: all(args, heads),
+        },
+        Expr::Interval { interval } => Expr::Interval {
+            interval: all(interval, heads),
+        },
+        Expr::BBox { bbox } => Expr::BBox {
+            bbox: all(bbox, heads),
+        },
+        Expr::Array(items) => Expr::Array(all(items, heads)),
+        Expr::Timestamp { timestamp } => Expr::Timestamp {
+            timestamp: Box::new(resolve(timestamp, item, heads)),
+        },
+        Expr::Date { date } => Expr::Date {
+            date: Box::new(resolve(date, item, heads)),
+        },
+        Expr::Float(_) | Expr::Literal(_) | Expr::Bool(_) | Expr::Geometry(_) | Expr::Null => {
+            expr.clone()
+        }
+    }
+}
+
+/// The literal `cql2` would read for a plain property name, when it is a number, string
+/// or boolean (what its serde conversion makes `Float`, `Literal` and `Bool`); `None`
+/// when the name is a path, or the value is absent, null, an array or an object.
+fn literal(name: &str, item: &IndexedItem) -> Option<Expr> {
+    if name.is_empty() || name.contains(['.', '\\']) {
+        return None;
+    }
+    let mapped = &item.mapped;
+    let implied = |name: &str| match name {
+        "id" => Some(&mapped.id),
+        "collection" => Some(&mapped.collection),
+        _ => None,
+    };
+    let scalar = |value: &Value| match value {
+        Value::Number(n) => n.as_f64().map(Expr::Float),
+        Value::String(s) => Some(Expr::Literal(s.clone())),
+        Value::Bool(b) => Some(Expr::Bool(*b)),
+        _ => None,
+    };
+    match mapped.item.get(name) {
+        Some(Value::Null) => {}
+        Some(value) => return scalar(value),
+        None => {
+            if let Some(text) = implied(name) {
+                return Some(Expr::Literal(text.clone()));
+            }
+        }
+    }
+    match mapped.item.get("properties") {
+        Some(Value::Object(properties)) => match properties.get(name) {
+            None | Some(Value::Null) => None,
+            Some(value) => scalar(value),
+        },
+        _ => None,
+    }
+}
+
+/// What a dotted path names at the top level: the text before its first unescaped `.`,
+/// with `\` escapes removed.
+fn path_head(path: &str) -> Cow<'_, str> {
+    let end = path.find(['.', '\\']).unwrap_or(path.len());
+    if path[end..].starts_with('.') || end == path.len() {
+        return Cow::Borrowed(&path[..end]);
+    }
+    let mut head = String::new();
+    let mut escaped = false;
+    for c in path.chars() {
+        match c {
+            _ if escaped => {
+                head.push(c);
+                escaped = false;
+            }
+            '\\' => escaped = true,
+            '.' => break,
+            _ => head.push(c),
+        }
+    }
+    Cow::Owned(head)
 }
 
 /// The conjuncts of a top-level `and` (nested `and`s flattened), or the expression alone.
@@ -256,6 +388,77 @@ mod tests {
 
     fn at(text: &str) -> Option<DateTime<Utc>> {
         Some(instant(text).unwrap())
+    }
+
+    /// The evaluation on the whole Item JSON, as it was before [`matches`] narrowed it.
+    fn on_whole_item(expr: &Expr, item: &IndexedItem) -> bool {
+        let mut json = item.mapped.item.clone();
+        json.entry("id")
+            .or_insert_with(|| Value::String(item.mapped.id.clone()));
+        json.entry("collection")
+            .or_insert_with(|| Value::String(item.mapped.collection.clone()));
+        expr.clone()
+            .matches(Some(&Value::Object(json)))
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn matches_as_on_the_whole_item() {
+        let body = serde_json::json!({
+            "type": "Feature",
+            "id": "i1",
+            "geometry": {"type": "Point", "coordinates": [5.0, 6.0]},
+            "bbox": [5.0, 6.0, 5.0, 6.0],
+            "properties": {"datetime": "2020-01-02T00:00:00Z", "n": 5, "eo:cloud_cover": 10,
+                "tile": "t7", "a.b": 1, "nested": {"x": 2}, "shadowed": 3, "flag": false},
+            "assets": {"data": {"href": "x.tif", "roles": ["data"]}},
+            "shadowed": null,
+            "flag": true,
+        });
+        let item = IndexedItem::new(crate::mapping::MappedItem {
+            collection: "c".into(),
+            id: "i1".into(),
+            item: body.as_object().cloned().unwrap(),
+            assets: Default::default(),
+            links: Vec::new(),
+        });
+        for filter in [
+            "n > 1",
+            "n > 7",
+            "\"eo:cloud_cover\" < 20 AND tile = 't7'",
+            "properties.n = 5",
+            "nested.x = 2",
+            "properties.nested.x = 3",
+            "id = 'i1' AND collection = 'c'",
+            "collection = 'd'",
+            "S_INTERSECTS(geometry, BBOX(0, 0, 10, 10))",
+            "S_INTERSECTS(geometry, BBOX(20, 0, 30, 10))",
+            "datetime > TIMESTAMP('2020-01-01T00:00:00Z')",
+            "missing IS NULL",
+            "missing = 1 OR n = 5",
+            "NOT (n = 5)",
+            "tile IN ('t1', 't7')",
+            "tile LIKE 't%'",
+            "assets.data.href = 'x.tif'",
+            "type = 'Feature'",
+            "shadowed = 3",
+            "flag = true",
+            "n IS NULL",
+            "n BETWEEN 1 AND 9 AND tile <> 'x'",
+            "\"a.b\" = 1",
+            "S_INTERSECTS(geometry, BBOX(0, 0, 10, 10)) AND n = 5",
+        ] {
+            let expr = text(filter);
+            assert_eq!(
+                matches(&expr, &item),
+                on_whole_item(&expr, &item),
+                "{filter}"
+            );
+        }
+        assert!(matches(&text("n = 5 AND tile = 't7'"), &item));
+        assert_eq!(path_head("a\\.b.c"), "a.b");
+        assert_eq!(path_head("a.b"), "a");
+        assert_eq!(path_head("eo:cloud_cover"), "eo:cloud_cover");
     }
 
     #[test]
