@@ -1,14 +1,19 @@
 //! The index at scale: building a snapshot of synthetic PASTIS-like Items (100,000 and
-//! 1,000,000), and bbox searches on 1,000,000 of them — small (1°) and continent-sized
-//! (30°) boxes, with and without a one-year datetime. Run with
-//! `cargo bench --bench index`.
+//! 1,000,000), bbox searches on 1,000,000 of them — small (1°) and continent-sized
+//! (30°) boxes, with and without a one-year datetime —, CQL2 filters evaluated on the
+//! candidates of a box, and writing a page of 10 and 1,000 Items as the API does; and the load bench's search mix on the index alone at 10,000, 100,000
+//! and 1,000,000 Items. Run with `cargo bench --bench index` (some groups:
+//! `cargo bench --bench index -- "search mix|cql2"`).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Map, Value, json};
-use stac_oci::index::{Bbox, Interval, Search, Snapshot};
+use stac_oci::api::access::Reader;
+use stac_oci::api::links::Base;
+use stac_oci::api::render;
+use stac_oci::index::{Bbox, Interval, Search, Snapshot, filter};
 use stac_oci::mapping::{MappedCollection, MappedItem};
 
 /// A deterministic pseudo-random sequence (64-bit LCG), in [0, 1).
@@ -27,6 +32,11 @@ impl Random {
 /// `n` Items: 1 km-ish square footprints anywhere on land-ish latitudes, one datetime
 /// in 2018–2023 each, a few properties like a PASTIS patch.
 fn items(n: usize) -> Vec<MappedItem> {
+    items_shaped(n, false)
+}
+
+/// [`items`], with a PASTIS patch's data asset (a relative gateway href) when `assets`.
+fn items_shaped(n: usize, assets: bool) -> Vec<MappedItem> {
     let mut random = Random(42);
     (0..n)
         .map(|i| {
@@ -48,7 +58,22 @@ fn items(n: usize) -> Vec<MappedItem> {
                 "properties": {"datetime": datetime, "parcel_count": i % 200, "tile": format!("t{}", i % 50)},
                 "assets": {},
             });
-            let Value::Object(item) = item else { unreachable!() };
+            let Value::Object(mut item) = item else {
+                unreachable!()
+            };
+            if assets {
+                item.insert(
+                    "assets".into(),
+                    json!({"data": {
+                        "href": format!("collections/pastis/items/{id}/assets/data/full/{i}.tar"),
+                        "type": "application/vnd.oci.image.layer.v1.tar",
+                        "title": format!("full/{i}.tar"),
+                        "roles": ["data"],
+                        "file:size": 33_554_432,
+                        "oci:digest": format!("sha256:{i:064x}"),
+                    }}),
+                );
+            }
             MappedItem {
                 collection: "pastis".into(),
                 id,
@@ -117,5 +142,116 @@ fn search(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, build, search);
+/// The load bench's search mix (random 1–30° boxes anywhere, 25 % with a one-year
+/// datetime, `limit=10`) on the index alone, at 10,000, 100,000 and 1,000,000 Items: how
+/// the exact `numberMatched` makes a search's cost grow with the index.
+fn mix(c: &mut Criterion) {
+    let year = Interval::parse("2019-01-01T00:00:00Z/2019-12-31T23:59:59Z").unwrap();
+    let mut group = c.benchmark_group("search mix");
+    for n in [10_000, 100_000, 1_000_000] {
+        let snapshot = Snapshot::build(vec![collection()], items(n));
+        let mut random = Random(42);
+        group.bench_function(format!("{n} Items"), |b| {
+            b.iter(|| {
+                let size = 1.0 + (random.next() * 30.0).floor();
+                let west = -180.0 + (random.next() * (361.0 - size)).floor();
+                let south = -80.0 + (random.next() * (161.0 - size)).floor();
+                let bbox = Bbox::from_values(&[west, south, west + size, south + size]).unwrap();
+                let search = Search {
+                    bbox: Some(bbox),
+                    datetime: (random.next() < 0.25).then_some(year),
+                    limit: 10,
+                    ..Search::default()
+                };
+                black_box(snapshot.search(&search).number_matched)
+            })
+        });
+    }
+    group.finish();
+}
+
+/// CQL2 filters on the candidates of a 30° box (about 18,000 of 1,000,000 Items), next to
+/// the same search without a filter; and one evaluation on one Item.
+fn cql2(c: &mut Criterion) {
+    let snapshot = Snapshot::build(vec![collection()], items(1_000_000));
+    let bbox = Bbox::from_values(&[0.0, 0.0, 30.0, 30.0]).unwrap();
+    let mut group = c.benchmark_group("cql2 1M");
+    for (name, text) in [
+        ("30° bbox, no filter", None),
+        ("30° bbox, parcel_count > 100", Some("parcel_count > 100")),
+        (
+            "30° bbox, parcel_count > 100 AND tile = 't7'",
+            Some("parcel_count > 100 AND tile = 't7'"),
+        ),
+    ] {
+        let search = Search {
+            bbox: Some(bbox),
+            filter: text.map(|t| cql2::parse_text(t).unwrap()),
+            limit: 10,
+            ..Search::default()
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(snapshot.search(&search).number_matched))
+        });
+    }
+    let expr = cql2::parse_text("parcel_count > 100 AND tile = 't7'").unwrap();
+    let item = snapshot.item("pastis", "patch-0000007").unwrap();
+    group.bench_function("one Item, parcel_count > 100 AND tile = 't7'", |b| {
+        b.iter(|| black_box(filter::matches(&expr, item)))
+    });
+    // The same evaluation as `cql2` alone does it, on a copy of the whole Item JSON (how
+    // `filter::matches` worked before 2026-12-01), for comparison in the same run.
+    group.bench_function(
+        "one Item, parcel_count > 100 AND tile = 't7', cql2 on the whole Item",
+        |b| {
+            b.iter(|| {
+                let mut json = item.mapped.item.clone();
+                json.entry("id")
+                    .or_insert_with(|| Value::String(item.mapped.id.clone()));
+                json.entry("collection")
+                    .or_insert_with(|| Value::String(item.mapped.collection.clone()));
+                black_box(
+                    expr.clone()
+                        .matches(Some(&Value::Object(json)))
+                        .unwrap_or(false),
+                )
+            })
+        },
+    );
+    group.finish();
+}
+
+/// A page as `/search` answers it, for a page of 10 and of 1,000 Items: assembled from
+/// each Item's bytes serialised once per snapshot (the default; the first iteration
+/// serialises them), and as a `Value` tree then serialised (the path with `fields`).
+fn serialise(c: &mut Criterion) {
+    let snapshot = Snapshot::build(vec![collection()], items_shaped(10_000, true));
+    let base = Base("http://127.0.0.1:8080".into());
+    let reader = Reader::everything();
+    let mut group = c.benchmark_group("serialise");
+    for limit in [10, 1000] {
+        let search = Search {
+            limit,
+            ..Search::default()
+        };
+        let page = snapshot.search(&search);
+        let href = format!("{}/search?limit={limit}", base.0);
+        let bytes =
+            || render::item_collection_bytes(&base, &reader, &page, href.clone(), Vec::new());
+        group.throughput(criterion::Throughput::Bytes(bytes().len() as u64));
+        group.bench_function(format!("page of {limit} Items, bytes"), |b| {
+            b.iter(|| black_box(bytes().len()))
+        });
+        group.bench_function(format!("page of {limit} Items, Value tree"), |b| {
+            b.iter(|| {
+                let value =
+                    render::item_collection(&base, &reader, &page, None, href.clone(), Vec::new());
+                black_box(serde_json::to_vec(&value).unwrap().len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, build, search, mix, cql2, serialise);
 criterion_main!(benches);

@@ -1,13 +1,26 @@
 //! Load on a release build with `wrk` (Debian package `wrk`), loopback only, bounded in
-//! time: the test fixtures (the PASTIS 2,433-patch and t4 configs, a STAC Item, …) in a
-//! real registry, then, at 32 connections for 10 s each:
-//! - `/search` with random 1–30° boxes, 25 % with a one-year datetime, `limit=10`;
-//! - `GET /collections/{c}/items/{i}`;
-//! - 64 KiB `Range` GETs of a 4 MiB asset through the proxy, and the same requests
-//!   straight to the registry: one range repeated (the hot-range cache answers it) and
-//!   random unaligned ranges (it does not).
+//! time. Three parts, all by default, or the ones named after `--`
+//! (`cargo bench --bench load -- fixtures scale stream`):
 //!
-//! Run with `cargo bench --bench load`.
+//! - `fixtures`: the test fixtures (the PASTIS 2,433-patch and t4 configs, a STAC Item,
+//!   …) in a real registry, then, at 32 connections for 10 s each: `/search` with random
+//!   1–30° boxes, 25 % with a one-year datetime, `limit=10`; `GET
+//!   /collections/{c}/items/{i}`; 64 KiB `Range` GETs of a 4 MiB asset through the proxy
+//!   and straight to the registry, one range repeated (the hot-range cache answers it)
+//!   and random unaligned ranges (it does not), also at one connection for the latency
+//!   the proxy adds. The static ceiling: one `/search` body of the mix served by nginx.
+//! - `scale`: generated OCI image layouts of PASTIS-like artifacts (1,000 patches per
+//!   config; 10,000, 100,000 and 1,000,000 Items, or the sizes in
+//!   `STAC_OCI_LOAD_SIZES=10000,100000`): time to ready, RSS, the Items' NDJSON size
+//!   (dumped through `/search` paging), the same search mix, the nginx ceiling for one
+//!   of its bodies, and the peer `rustac serve` on the same NDJSON when `rustac` is on
+//!   `PATH` (or named by `STAC_OCI_RUSTAC`). With `STAC_OCI_PERF_DIR` set, `perf record`
+//!   samples the gateway during the largest search mix.
+//! - `stream`: a 1 GiB blob read whole through the proxy and straight from the
+//!   registry with `curl`, and the gateway's RSS while it streams.
+//!
+//! Every process started here (registry, gateway, nginx, rustac, perf) is stopped before
+//! the part that started it ends.
 
 // `fixtures` reaches `registry` as `super::registry`: both sit at this crate's root.
 #[path = "../tests/it/support/fixtures.rs"]
@@ -20,10 +33,17 @@ mod gateway;
 #[allow(dead_code)]
 mod registry;
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use gateway::Gateway;
 use registry::TestRegistry;
+use serde_json::{Value, json};
+use sha2::Digest;
 
 const SEARCH_MIX: &str = r#"
 math.randomseed(42)
@@ -51,20 +71,48 @@ end
 
 const REPORT: &str = r#"
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors\n",
+  io.write(string.format("RESULT %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors, %d non-2xx\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+    latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout, summary.errors.status))
 end
 "#;
 
-/// Runs wrk on `url` with an optional request script and extra headers; returns its RESULT line.
-fn wrk(url: &str, script: Option<&str>, headers: &[&str]) -> String {
+/// Patches per generated PASTIS-like config (the real full config has 2,433).
+const PATCHES_PER_CONFIG: usize = 1000;
+/// Gateway RSS per generated Item measured at 10,000 and 100,000 Items (BENCHMARKS.md).
+const ITEM_BYTES_HELD: u64 = 26_000;
+
+/// One wrk run's figures.
+struct Wrk {
+    line: String,
+    requests_per_second: f64,
+}
+
+impl std::fmt::Display for Wrk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.line)
+    }
+}
+
+/// Runs wrk (`-t2 -d10s`, `connections`) on `url` with an optional request script and
+/// extra headers.
+fn wrk_with(url: &str, connections: u32, script: Option<&str>, headers: &[&str]) -> Wrk {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("script.lua");
     std::fs::write(&path, format!("{}\n{REPORT}", script.unwrap_or(""))).unwrap();
     let mut command = Command::new("wrk");
+    let threads = connections.min(2);
     command
-        .args(["-t2", "-c32", "-d10s", "--latency", "-s"])
+        .args([
+            &format!("-t{threads}"),
+            &format!("-c{connections}"),
+            "-d10s",
+            "--timeout",
+            "5s",
+            "--latency",
+            "-s",
+        ])
         .arg(&path);
     for header in headers {
         command.args(["-H", header]);
@@ -74,14 +122,305 @@ fn wrk(url: &str, script: Option<&str>, headers: &[&str]) -> String {
         .output()
         .expect("wrk (Debian package wrk) must be installed");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.lines()
+    let line = text
+        .lines()
         .find(|l| l.starts_with("RESULT"))
-        .map(str::to_owned)
-        .unwrap_or(text)
+        .map(|l| l.trim_start_matches("RESULT ").to_owned())
+        .unwrap_or(text);
+    let requests_per_second = line
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    Wrk {
+        line,
+        requests_per_second,
+    }
 }
 
-#[tokio::main]
-async fn main() {
+/// wrk at 32 connections.
+fn wrk(url: &str, script: Option<&str>, headers: &[&str]) -> Wrk {
+    wrk_with(url, 32, script, headers)
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+fn free_port() -> u16 {
+    registry::free_port()
+}
+
+/// Stops a child with SIGTERM (so it can stop its own children), then SIGKILL after 5 s.
+fn terminate(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// nginx (Debian package `nginx`) serving one body as a static file, with its own
+/// configuration, pid file and logs in a temp dir; stopped when dropped.
+struct Nginx {
+    url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    fn start(body: &[u8], content_type: &str) -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("search"), body).unwrap();
+        let port = free_port();
+        let d = dir.path().display();
+        let config = format!(
+            "daemon off;\nworker_processes auto;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 1000000;\n\
+             \x20 client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n\
+             \x20 uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+             \x20 server {{\n    listen 127.0.0.1:{port};\n    root {root};\n\
+             \x20   location = /search {{ default_type \"{content_type}\"; }}\n  }}\n}}\n",
+            root = root.display()
+        );
+        let path = dir.path().join("nginx.conf");
+        std::fs::write(&path, config).unwrap();
+        let child = Command::new(nginx_binary())
+            .args(["-p", &d.to_string(), "-c"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx (Debian package nginx) must be installed");
+        let url = format!("http://127.0.0.1:{port}/search");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nginx {
+            url,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+fn nginx_binary() -> String {
+    for candidate in ["/usr/sbin/nginx", "/usr/local/sbin/nginx"] {
+        if Path::new(candidate).exists() {
+            return candidate.to_owned();
+        }
+    }
+    "nginx".to_owned()
+}
+
+/// The gateway binary started by hand, for its pid (memory) and its time to ready.
+struct Server {
+    url: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+    ready_after: Duration,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Runs `stac-oci serve` on `config` (TOML; `listen` is set here) and waits up to
+    /// `timeout` for `/readyz`.
+    async fn start(config: &str, timeout: Duration) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stac-oci.toml");
+        std::fs::write(
+            &path,
+            format!("[server]\nlisten = \"127.0.0.1:0\"\n\n{config}"),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stac-oci"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("STAC_OCI_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the stac-oci binary starts");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    let url = line[at + "listening on ".len()..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("");
+                    let _ = tx.send(url.to_owned());
+                }
+                let mut log = sink.lock().unwrap();
+                if log.len() < 1 << 20 {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+        let url = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
+            .await
+            .unwrap()
+            .unwrap_or_else(|_| panic!("gateway did not start: {}", log.lock().unwrap()));
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(r) = client.get(format!("{url}/readyz")).send().await
+                && r.status() == 200
+            {
+                break;
+            }
+            if started.elapsed() > timeout {
+                terminate(&mut child);
+                panic!(
+                    "gateway not ready after {timeout:?}: {}",
+                    log.lock().unwrap()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Server {
+            url,
+            child,
+            log,
+            ready_after: started.elapsed(),
+            _dir: dir,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+        let log = self.log.lock().unwrap();
+        let errors: Vec<&str> = log
+            .lines()
+            // `/readyz` answers 503 until the first crawl is done: not an error here.
+            .filter(|l| l.contains("ERROR") && !l.contains("503 Service Unavailable"))
+            .collect();
+        if let Some(first) = errors.first() {
+            eprintln!("gateway logged {} errors, the first: {first}", errors.len());
+        }
+    }
+}
+
+/// `(VmRSS, VmHWM)` of a process in bytes.
+fn memory(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// A deterministic pseudo-random sequence (64-bit LCG), in [0, 1).
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// An integer in `low..=high`.
+    fn int(&mut self, low: i64, high: i64) -> i64 {
+        low + (self.next() * (high - low + 1) as f64) as i64
+    }
+}
+
+/// A request of the search mix's distribution (drawn here, not by wrk's Lua).
+fn mix_path(random: &mut Random) -> String {
+    let size = random.int(1, 30);
+    let west = random.int(-180, 180 - size);
+    let south = random.int(-80, 80 - size);
+    let mut path = format!(
+        "/search?limit=10&bbox={west},{south},{},{}",
+        west + size,
+        south + size
+    );
+    if random.next() < 0.25 {
+        path.push_str("&datetime=2019-01-01T00:00:00Z/2019-12-31T23:59:59Z");
+    }
+    path
+}
+
+/// The median-sized body of 101 requests drawn from the search mix's distribution.
+async fn mix_body(base: &str) -> (String, Vec<u8>) {
+    let client = reqwest::Client::new();
+    let mut random = Random(42);
+    let mut bodies = Vec::new();
+    for _ in 0..101 {
+        let path = mix_path(&mut random);
+        let response = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        bodies.push((path, response.bytes().await.unwrap().to_vec()));
+    }
+    bodies.sort_by_key(|(_, body)| body.len());
+    bodies.swap_remove(50)
+}
+
+/// The gateway's req/s against nginx serving one of its `/search` bodies.
+async fn ceiling(base: &str, gateway_search: &Wrk) {
+    let (path, body) = mix_body(base).await;
+    let returned = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["numberReturned"].as_u64())
+        .unwrap_or(0);
+    let nginx = Nginx::start(&body, "application/geo+json");
+    let ceiling = wrk(&nginx.url, None, &[]);
+    drop(nginx);
+    println!(
+        "nginx, one search body ({} bytes, {returned} Items, from {path}): {ceiling}",
+        body.len()
+    );
+    println!(
+        "gateway search mix at {:.0} % of the nginx ceiling",
+        100.0 * gateway_search.requests_per_second / ceiling.requests_per_second.max(1.0)
+    );
+}
+
+async fn fixtures_part() {
+    println!("== fixtures");
     let registry = TestRegistry::start().await;
     fixtures::push_all(&registry).await;
     let big: Vec<u8> = (0..4u32 * 1024 * 1024)
@@ -103,15 +442,14 @@ async fn main() {
     config.push_str("\"\nrepositories = [\"blobs\"]\n");
     let gateway = Gateway::start(&config).await;
     let base = &gateway.url;
-    let items: serde_json::Value =
-        reqwest::get(format!("{base}/collections/pastis-2433/items?limit=1"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let items: Value = reqwest::get(format!("{base}/collections/pastis-2433/items?limit=1"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let item = items["features"][0]["id"].as_str().unwrap().to_owned();
-    let page: serde_json::Value = reqwest::get(format!("{base}/collections/blobs/items"))
+    let page: Value = reqwest::get(format!("{base}/collections/blobs/items"))
         .await
         .unwrap()
         .json()
@@ -127,10 +465,9 @@ async fn main() {
         .unwrap()
         .to_owned();
 
-    println!(
-        "search mix:     {}",
-        wrk(&format!("{base}/search"), Some(SEARCH_MIX), &[])
-    );
+    let search = wrk(&format!("{base}/search"), Some(SEARCH_MIX), &[]);
+    println!("search mix:     {search}");
+    ceiling(base, &search).await;
     println!(
         "one item:       {}",
         wrk(
@@ -157,4 +494,436 @@ async fn main() {
         "64 KiB, random ranges, direct: {}",
         wrk(&direct, Some(RANDOM_RANGES), &[])
     );
+    println!(
+        "64 KiB, random ranges, proxy, 1 connection:  {}",
+        wrk_with(&asset, 1, Some(RANDOM_RANGES), &[])
+    );
+    println!(
+        "64 KiB, random ranges, direct, 1 connection: {}",
+        wrk_with(&direct, 1, Some(RANDOM_RANGES), &[])
+    );
+}
+
+/// Writes an OCI image layout of `configs` PASTIS-like artifacts of
+/// [`PATCHES_PER_CONFIG`] patches each: the real configs' shape (`patch_id`,
+/// `parcel_count`, `temporal_coverage`, a MultiPolygon `geometry`, `layer_digest`,
+/// `layer_mediaType`), but lon/lat ~1.28 km squares spread over the globe and one
+/// layer per patch that is named, not stored (its media type is not a tar, so the
+/// crawl does not read it). Returns the bytes of the configs written.
+fn write_layout(dir: &Path, configs: usize) -> u64 {
+    let blobs = dir.join("blobs").join("sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let store = |bytes: &[u8]| -> (String, usize) {
+        let hex = hex::encode(sha2::Sha256::digest(bytes));
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    let layer_type = "application/vnd.example.pastis.patch.v1";
+    let mut random = Random(42);
+    let mut references = Vec::new();
+    let mut config_bytes = 0;
+    for a in 0..configs {
+        let mut patches = Vec::with_capacity(PATCHES_PER_CONFIG);
+        let mut layers = Vec::with_capacity(PATCHES_PER_CONFIG);
+        for p in 0..PATCHES_PER_CONFIG {
+            let id = (a * PATCHES_PER_CONFIG + p).to_string();
+            let west = random.next() * 350.0 - 175.0;
+            let south = random.next() * 140.0 - 70.0;
+            let (east, north) = (west + 0.0115, south + 0.0115);
+            let start = 1_514_764_800 + (random.next() * 365.0 * 5.0) as i64 * 86_400;
+            let end = start + (30 + (random.next() * 400.0) as i64) * 86_400;
+            let date = |t: i64| {
+                chrono::DateTime::from_timestamp(t, 0)
+                    .unwrap()
+                    .format("%Y-%m-%d")
+                    .to_string()
+            };
+            let digest = format!(
+                "sha256:{}",
+                hex::encode(sha2::Sha256::digest(format!("layer of patch {id}")))
+            );
+            patches.push(json!({
+                "patch_id": id,
+                "parcel_count": (random.next() * 200.0) as u64,
+                "temporal_coverage": {"start": date(start), "end": date(end)},
+                "geometry": {"type": "MultiPolygon", "coordinates": [[[[west, north], [east, north],
+                    [east, south], [west, south], [west, north]]]]},
+                "layer_digest": digest,
+                "layer_mediaType": layer_type,
+            }));
+            layers.push(json!({
+                "mediaType": layer_type,
+                "digest": digest,
+                "size": 33_554_432,
+                "annotations": {"org.opencontainers.image.title": format!("full/{id}.npz")},
+            }));
+        }
+        let config = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "artifactType": "application/vnd.whatever.v1+tar",
+            "dataset": "PASTIS-like (generated)",
+            "patches": patches,
+        });
+        let config = serde_json::to_vec(&config).unwrap();
+        config_bytes += config.len() as u64;
+        let (config_digest, config_size) = store(&config);
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": registry::OCI_MANIFEST,
+            "artifactType": "application/vnd.whatever.v1+tar",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest, "size": config_size},
+            "layers": layers,
+        });
+        let (digest, size) = store(&serde_json::to_vec(&manifest).unwrap());
+        references.push(json!({
+            "mediaType": registry::OCI_MANIFEST,
+            "digest": digest,
+            "size": size,
+            "artifactType": "application/vnd.whatever.v1+tar",
+            "annotations": {"org.opencontainers.image.ref.name": format!("pastis-scale:a{a:04}")},
+        }));
+    }
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let index =
+        json!({"schemaVersion": 2, "mediaType": registry::OCI_INDEX, "manifests": references});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    config_bytes
+}
+
+/// Pages through `/search?limit=10000` and writes every Item as one NDJSON line;
+/// returns (Items, bytes).
+async fn dump_ndjson(base: &str, path: &Path) -> (usize, u64) {
+    let client = reqwest::Client::new();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let (mut items, mut bytes) = (0, 0u64);
+    let mut next = Some(format!("{base}/search?limit=10000"));
+    while let Some(url) = next.take() {
+        let page: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        for feature in page["features"].as_array().unwrap() {
+            let mut line = serde_json::to_vec(feature).unwrap();
+            line.push(b'\n');
+            out.write_all(&line).unwrap();
+            bytes += line.len() as u64;
+            items += 1;
+        }
+        next = page["links"]
+            .as_array()
+            .and_then(|links| links.iter().find(|l| l["rel"] == "next"))
+            .and_then(|l| l["href"].as_str())
+            .map(str::to_owned);
+    }
+    out.flush().unwrap();
+    (items, bytes)
+}
+
+/// `perf record` of a process for `seconds`, into `dir/<name>.data`.
+fn perf_record(pid: u32, dir: &Path, name: &str, seconds: u32) -> Child {
+    std::fs::create_dir_all(dir).unwrap();
+    Command::new("perf")
+        .args(["record", "-F", "199", "--call-graph", "dwarf,8192"])
+        .args(["-p", &pid.to_string(), "-o"])
+        .arg(dir.join(format!("{name}.data")))
+        .args(["--", "sleep", &seconds.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("perf (Debian package linux-perf)")
+}
+
+/// `rustac serve` on an NDJSON file, when a `rustac` binary is there; its time to
+/// answer `/search`, RSS and the search mix.
+async fn rustac_peer(ndjson: &Path, gateway: &Wrk) {
+    let binary = std::env::var("STAC_OCI_RUSTAC").unwrap_or_else(|_| "rustac".to_owned());
+    if Command::new(&binary)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        println!("rustac: not found (set STAC_OCI_RUSTAC), peer skipped");
+        return;
+    }
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut child = Command::new(&binary)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .arg(ndjson)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("rustac.log")).unwrap())
+        .spawn()
+        .expect("rustac serve starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Duration::from_secs(600);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/search?limit=1")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        if started.elapsed() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
+            terminate(&mut child);
+            let log = std::fs::read_to_string(dir.path().join("rustac.log")).unwrap_or_default();
+            println!("rustac: not serving after {:?}: {log}", started.elapsed());
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ready = started.elapsed();
+    let (rss, hwm) = memory(child.id());
+    let search = wrk(&format!("{base}/search"), Some(SEARCH_MIX), &[]);
+    println!(
+        "rustac serve: ready in {:.1} s, RSS {} (peak {}); search mix: {search}",
+        ready.as_secs_f64(),
+        mib(rss),
+        mib(hwm)
+    );
+    println!(
+        "gateway / rustac: {:.2}×",
+        gateway.requests_per_second / search.requests_per_second.max(1.0)
+    );
+    terminate(&mut child);
+}
+
+async fn scale_part() {
+    let sizes: Vec<usize> = std::env::var("STAC_OCI_LOAD_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+        })
+        .map_or(u64::MAX, |kib| kib * 1024);
+    // The gateway held about 26 KB per Item here (2026-12-01): a size that would not fit
+    // in 80 % of the memory available is skipped rather than risk the machine.
+    let (sizes, skipped): (Vec<usize>, Vec<usize>) = sizes
+        .into_iter()
+        .partition(|&n| n as u64 * ITEM_BYTES_HELD <= available / 10 * 8);
+    for n in skipped {
+        println!(
+            "== scale: {n} Items skipped: would need about {} of RSS, {} available",
+            mib(n as u64 * ITEM_BYTES_HELD),
+            mib(available)
+        );
+    }
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let perf_dir = std::env::var_os("STAC_OCI_PERF_DIR").map(PathBuf::from);
+    let mut by_size = Vec::new();
+    for n in sizes {
+        let configs = n.div_ceil(PATCHES_PER_CONFIG);
+        println!("== scale: {} Items", configs * PATCHES_PER_CONFIG);
+        let work = tempfile::tempdir().unwrap();
+        // `STAC_OCI_LOAD_KEEP=<dir>`: the layout and NDJSON go there and stay.
+        let kept =
+            std::env::var_os("STAC_OCI_LOAD_KEEP").map(|d| PathBuf::from(d).join(n.to_string()));
+        let work_dir = kept.clone().unwrap_or_else(|| work.path().to_owned());
+        let layout = work_dir.join("layout");
+        let generated = Instant::now();
+        let config_bytes = write_layout(&layout, configs);
+        println!(
+            "layout: {configs} configs, {} of config JSON, written in {:.1} s",
+            mib(config_bytes),
+            generated.elapsed().as_secs_f64()
+        );
+        let config = format!(
+            "[[sources]]\nname = \"scale\"\nlayout = \"{}\"\nrepository = \"pastis-scale\"\ninterval = \"24h\"\n",
+            layout.display()
+        );
+        let server = Server::start(&config, Duration::from_secs(600)).await;
+        let (rss, hwm) = memory(server.pid());
+        println!(
+            "ready in {:.2} s; RSS {} (peak {})",
+            server.ready_after.as_secs_f64(),
+            mib(rss),
+            mib(hwm)
+        );
+        let ndjson = work_dir.join("items.ndjson");
+        let dumped = Instant::now();
+        let (items, bytes) = dump_ndjson(&server.url, &ndjson).await;
+        println!(
+            "NDJSON: {items} Items, {} ({} bytes) via /search paging in {:.1} s; RSS / NDJSON = {:.2}",
+            mib(bytes),
+            bytes,
+            dumped.elapsed().as_secs_f64(),
+            rss as f64 / bytes as f64
+        );
+        let perf = (n == largest)
+            .then_some(perf_dir.as_deref())
+            .flatten()
+            .map(|dir| perf_record(server.pid(), dir, "search-mix", 9));
+        let search = wrk(&format!("{}/search", server.url), Some(SEARCH_MIX), &[]);
+        if let Some(mut perf) = perf {
+            let _ = perf.wait();
+        }
+        println!("search mix: {search}");
+        let (rss_after, hwm_after) = memory(server.pid());
+        println!(
+            "after load: RSS {} (peak {})",
+            mib(rss_after),
+            mib(hwm_after)
+        );
+        ceiling(&server.url, &search).await;
+        drop(server);
+        rustac_peer(&ndjson, &search).await;
+        by_size.push((items, search.requests_per_second));
+    }
+    if let Some((smallest, base)) = by_size.first().copied() {
+        for (items, rps) in &by_size[1..] {
+            println!(
+                "search mix at {items} Items: {:.0} % of the rate at {smallest}",
+                100.0 * rps / base.max(1.0)
+            );
+        }
+    }
+}
+
+/// `curl` of a whole URL to /dev/null: bytes per second.
+fn curl_speed(url: &str) -> f64 {
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-f",
+            "--max-time",
+            "300",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{speed_download} %{size_download}",
+        ])
+        .arg(url)
+        .output()
+        .expect("curl must be installed");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut parts = text.split_whitespace();
+    let speed: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let size: f64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    assert!(
+        out.status.success() && size >= (1u64 << 30) as f64,
+        "curl {url}: {text}"
+    );
+    speed
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+async fn stream_part() {
+    println!("== stream: 1 GiB");
+    let registry = TestRegistry::start().await;
+    let digest = {
+        let mut big = vec![0u8; 1 << 30];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for chunk in big.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        let digest = registry.push_blob("big", &big).await;
+        registry
+            .push_artifact(
+                "big",
+                "v1",
+                Some("application/vnd.example.v1"),
+                ("application/vnd.oci.empty.v1+json", b"{}"),
+                &[("application/octet-stream", &big, Some("big.bin"))],
+            )
+            .await;
+        digest
+    };
+    let config = format!(
+        "[[sources]]\nname = \"big\"\nregistry = \"{}\"\nrepositories = [\"big\"]\ninterval = \"24h\"\n",
+        registry.url
+    );
+    let server = Server::start(&config, Duration::from_secs(120)).await;
+    let page: Value = reqwest::get(format!("{}/collections/big/items", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let asset = page["features"][0]["assets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find(|a| a["href"].as_str().is_some_and(|h| h.ends_with("big.bin")))
+        .expect("the 1 GiB asset")["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let direct = format!("{}/v2/big/blobs/{digest}", registry.url);
+    // Warm the page cache (the registry's file) once.
+    curl_speed(&direct);
+    let (before, _) = memory(server.pid());
+    let peak = Arc::new(AtomicU64::new(before));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, stop, pid) = (Arc::clone(&peak), Arc::clone(&stop), server.pid());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(memory(pid).0, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let (mut proxy, mut registry_speed) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        registry_speed.push(curl_speed(&direct));
+        proxy.push(curl_speed(&asset));
+    }
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    if let Some(dir) = std::env::var_os("STAC_OCI_PERF_DIR") {
+        let mut perf = perf_record(server.pid(), Path::new(&dir), "stream", 2);
+        curl_speed(&asset);
+        let _ = perf.wait();
+    }
+    let (after, hwm) = memory(server.pid());
+    let mb = |v: f64| v / 1e6;
+    let (proxy, registry_speed) = (median(proxy), median(registry_speed));
+    println!(
+        "1 GiB GET, median of 3: proxy {:.0} MB/s, direct {:.0} MB/s: {:.0} %",
+        mb(proxy),
+        mb(registry_speed),
+        100.0 * proxy / registry_speed
+    );
+    println!(
+        "gateway RSS: {} before, {} peak while streaming (+{}), {} after; VmHWM {}",
+        mib(before),
+        mib(peak.load(Ordering::Relaxed)),
+        mib(peak.load(Ordering::Relaxed).saturating_sub(before)),
+        mib(after),
+        mib(hwm)
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |part: &str| named.is_empty() || named.iter().any(|n| n == part);
+    if wants("fixtures") {
+        fixtures_part().await;
+    }
+    if wants("scale") {
+        scale_part().await;
+    }
+    if wants("stream") {
+        stream_part().await;
+    }
 }
