@@ -158,7 +158,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 async fn crawl(settings: Settings) -> anyhow::Result<()> {
     let sources = stac_oci::serve::sources(&settings)?;
     let snapshot = Arc::new(arc_swap::ArcSwap::from_pointee(
-        stac_oci::index::Snapshot::build(Vec::new(), Vec::new()),
+        stac_oci::index::Snapshot::default(),
     ));
     let status =
         stac_oci::crawl::status::StatusBoard::new(settings.sources.iter().map(|s| s.name.clone()));
@@ -175,7 +175,7 @@ async fn crawl(settings: Settings) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::Value::Object(collection.collection))?;
     }
     for item in items {
-        let mut json = item.item;
+        let mut json = item.item.clone();
         if let Some(base) = &base {
             absolutize_hrefs(&mut json, base);
         }

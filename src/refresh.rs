@@ -21,10 +21,22 @@ type Mapped = BTreeMap<String, BTreeMap<String, Crawled>>;
 
 /// One repository's last good mapping and when the crawl that made it started: a full
 /// pass never replaces a mapping that an event-driven recrawl made after it began.
+/// Its Items are shared with the snapshots built from it, never copied.
 #[derive(Clone)]
 struct Crawled {
     started: Instant,
-    repository: MappedRepository,
+    collection: MappedCollection,
+    items: Vec<Arc<MappedItem>>,
+}
+
+impl Crawled {
+    fn new(started: Instant, repository: MappedRepository) -> Crawled {
+        Crawled {
+            started,
+            collection: repository.collection,
+            items: repository.items.into_iter().map(Arc::new).collect(),
+        }
+    }
 }
 
 /// How long events are gathered before their repositories are recrawled.
@@ -130,15 +142,7 @@ impl Refresher {
             } else {
                 let mut next: BTreeMap<String, Crawled> = mapped
                     .into_iter()
-                    .map(|(repo, repository)| {
-                        (
-                            repo,
-                            Crawled {
-                                started,
-                                repository,
-                            },
-                        )
-                    })
+                    .map(|(repo, repository)| (repo, Crawled::new(started, repository)))
                     .collect();
                 for (repo, kept) in previous {
                     let newer = kept.started > started;
@@ -148,10 +152,7 @@ impl Refresher {
                 }
                 next
             };
-            let items = next
-                .values()
-                .map(|c| c.repository.items.len())
-                .sum::<usize>();
+            let items = next.values().map(|c| c.items.len()).sum::<usize>();
             all.insert(settings.name.clone(), next);
             items
         };
@@ -211,19 +212,13 @@ impl Refresher {
             let repos = all.entry(settings.name.clone()).or_default();
             match mapped.into_iter().next() {
                 Some((repo, repository)) => {
-                    repos.insert(
-                        repo,
-                        Crawled {
-                            started,
-                            repository,
-                        },
-                    );
+                    repos.insert(repo, Crawled::new(started, repository));
                 }
                 None => {
                     repos.remove(repository);
                 }
             }
-            let items = repos.values().map(|c| c.repository.items.len()).sum();
+            let items = repos.values().map(|c| c.items.len()).sum();
             self.status.recount(&settings.name, repos.len(), items);
             changed = true;
             info!(source = %settings.name, %repository, "repository recrawled after an event");
@@ -244,26 +239,22 @@ impl Refresher {
         }
     }
 
-    /// Every Collection and Item last mapped, one Collection per id (first source wins).
-    pub fn catalog(&self) -> (Vec<MappedCollection>, Vec<MappedItem>) {
+    /// Every Collection and Item last mapped, one Collection per id (first source wins);
+    /// the Items are shared, not copied.
+    pub fn catalog(&self) -> (Vec<MappedCollection>, Vec<Arc<MappedItem>>) {
         let all = self.mapped.lock().unwrap_or_else(|p| p.into_inner());
         let mut seen = BTreeSet::new();
         let mut collections = Vec::new();
         let mut items = Vec::new();
         for (source, repos) in all.iter() {
-            for (
-                repo,
-                Crawled {
-                    repository: mapped, ..
-                },
-            ) in repos
-            {
-                if !seen.insert(mapped.collection.id.clone()) {
-                    warn!(%source, %repo, id = %mapped.collection.id, "collection id already served by another source; skipped");
+            for (repo, crawled) in repos {
+                let id = &crawled.collection.id;
+                if !seen.insert(id.clone()) {
+                    warn!(%source, %repo, %id, "collection id already served by another source; skipped");
                     continue;
                 }
-                collections.push(mapped.collection.clone());
-                items.extend(mapped.items.iter().cloned());
+                collections.push(crawled.collection.clone());
+                items.extend(crawled.items.iter().cloned());
             }
         }
         (collections, items)

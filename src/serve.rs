@@ -35,10 +35,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let sources = sources(&settings)?;
-    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::build(
-        Vec::new(),
-        Vec::new(),
-    )));
+    let snapshot = Arc::new(ArcSwap::from_pointee(Snapshot::default()));
     let status = StatusBoard::new(settings.sources.iter().map(|s| s.name.clone()));
     let by_name: BTreeMap<String, Arc<Source>> = sources
         .iter()

@@ -168,7 +168,7 @@ mod tests {
                 collection("france", france),
                 collection("bare", json!({"description": "no extent"})),
             ],
-            Vec::new(),
+            Vec::<crate::mapping::MappedItem>::new(),
         )
     }
 

@@ -415,13 +415,13 @@ mod tests {
             "shadowed": null,
             "flag": true,
         });
-        let item = IndexedItem::new(crate::mapping::MappedItem {
+        let item = IndexedItem::new(std::sync::Arc::new(crate::mapping::MappedItem {
             collection: "c".into(),
             id: "i1".into(),
             item: body.as_object().cloned().unwrap(),
             assets: Default::default(),
             links: Vec::new(),
-        });
+        }));
         for filter in [
             "n > 1",
             "n > 7",

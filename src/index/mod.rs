@@ -28,7 +28,7 @@ pub use token::PageToken;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
@@ -39,8 +39,9 @@ use spatial::SpatialIndex;
 /// One Item with what searches need, read once at build time.
 #[derive(Debug)]
 pub struct IndexedItem {
-    /// The mapped Item (JSON and the blobs behind its assets).
-    pub mapped: MappedItem,
+    /// The mapped Item (JSON and the blobs behind its assets), shared with the refresher
+    /// that keeps it for incremental recrawls.
+    pub mapped: Arc<MappedItem>,
     /// Its bbox, from `bbox` or else from its geometry; `None` when it has neither.
     pub bbox: Option<Bbox>,
     /// Its geometry; `None` when null or unreadable.
@@ -53,7 +54,7 @@ pub struct IndexedItem {
 
 impl IndexedItem {
     /// Reads the searchable parts of a mapped Item.
-    fn new(mapped: MappedItem) -> IndexedItem {
+    fn new(mapped: Arc<MappedItem>) -> IndexedItem {
         let geometry = mapped
             .item
             .get("geometry")
@@ -112,10 +113,16 @@ pub struct Snapshot {
 impl Snapshot {
     /// Builds the index. Never fails: a duplicate key keeps its first entry, an Item whose
     /// geometry, bbox or time cannot be read is indexed without them.
-    pub fn build(mut collections: Vec<MappedCollection>, items: Vec<MappedItem>) -> Snapshot {
+    pub fn build<I: Into<Arc<MappedItem>>>(
+        mut collections: Vec<MappedCollection>,
+        items: Vec<I>,
+    ) -> Snapshot {
         collections.sort_by(|a, b| a.id.cmp(&b.id));
         collections.dedup_by(|later, first| later.id == first.id);
-        let mut items: Vec<IndexedItem> = items.into_iter().map(IndexedItem::new).collect();
+        let mut items: Vec<IndexedItem> = items
+            .into_iter()
+            .map(|item| IndexedItem::new(item.into()))
+            .collect();
         items.sort_by(|a, b| a.key().cmp(&b.key()));
         items.dedup_by(|later, first| later.key() == first.key());
         let spatial = SpatialIndex::build(
