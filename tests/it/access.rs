@@ -123,7 +123,29 @@ fn signing_keys(keys: &[(&str, &str)]) -> String {
         .collect()
 }
 
-/// Every Item id of `collections` as `alice` sees them.
+/// The ids of the Collections a `/collections` answer lists (which must be a 200).
+fn collection_ids(answer: &Answer) -> BTreeSet<String> {
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.json()["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The first asset href of an Item that `wanted` accepts.
+fn asset_href(item: &Value, wanted: impl Fn(&str) -> bool) -> String {
+    item["assets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .find_map(|a| a["href"].as_str().filter(|h| wanted(h)))
+        .unwrap_or_else(|| panic!("no such asset in {item}"))
+        .to_owned()
+}
+
+/// Every Item `who` may read, in one page.
 async fn all_items(client: &Client, base: &str, who: &Who) -> Vec<Value> {
     let answer = get(client, &format!("{base}/search?limit=10000"), who).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
@@ -557,12 +579,7 @@ async fn signed_hrefs(
         .iter()
         .find(|i| i["collection"] == "pastis-2433")
         .unwrap();
-    let other = pastis["assets"]
-        .as_object()
-        .unwrap()
-        .values()
-        .find_map(|a| a["href"].as_str().filter(|h| h.contains("/assets/")))
-        .unwrap();
+    let other = asset_href(pastis, |h| h.contains("/assets/"));
     let other_path = other.split('?').next().unwrap();
     let moved = client
         .get(format!("{other_path}?{query}"))
@@ -679,15 +696,7 @@ password = "crawler-password"
     let gateway = Gateway::start_with_log(&config, "debug").await;
     let client = Client::new();
     let base = gateway.url.clone();
-    let collections = |answer: Answer| -> BTreeSet<String> {
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-        answer.json()["collections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let collections = |answer: Answer| collection_ids(&answer);
     let url = format!("{base}/collections");
     let right = Who::Basic("crawler", "crawler-password");
     let wrong = Who::Basic("crawler", "not-the-password");
@@ -845,15 +854,7 @@ scopes = ["stac:read-all"]
         header.kid = Some(kid.into());
         Who::Bearer(jsonwebtoken::encode(&header, &claims, key).unwrap())
     };
-    let ids = |answer: Answer| -> Vec<String> {
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-        answer.json()["collections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |answer: Answer| -> Vec<String> { collection_ids(&answer).into_iter().collect() };
 
     let carol = token(
         Algorithm::RS256,
@@ -1072,13 +1073,7 @@ crs = "EPSG:2154"
     let sample =
         crate::support::client::get_json(&format!("{base}/search?collections=pastis-t4&limit=1"))
             .await;
-    let member = sample["features"][0]["assets"]
-        .as_object()
-        .unwrap()
-        .values()
-        .find_map(|a| a["href"].as_str().filter(|h| h.ends_with(".npy")))
-        .expect("a member asset")
-        .to_owned();
+    let member = asset_href(&sample["features"][0], |h| h.ends_with(".npy"));
     let answer = client.get(&member).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(!answer.bytes().await.unwrap().is_empty());
@@ -1135,15 +1130,7 @@ pass_through = true
     let gateway = Gateway::start_with_log(&config, "debug").await;
     let client = Client::new();
     let url = format!("{}/collections", gateway.url);
-    let ids = |answer: Answer| -> Vec<String> {
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-        answer.json()["collections"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |answer: Answer| -> Vec<String> { collection_ids(&answer).into_iter().collect() };
     let alice = Who::Basic("alice", "alice-registry-pass");
     assert_eq!(ids(get(&client, &url, &alice).await), vec!["private-a"]);
     let tokens = issuer.issued("alice");
@@ -1185,13 +1172,7 @@ pass_through = true
     )
     .await
     .json();
-    let href = item["features"][0]["assets"]
-        .as_object()
-        .unwrap()
-        .values()
-        .find_map(|a| a["href"].as_str().filter(|h| h.contains("signature=")))
-        .expect("a signed asset href")
-        .to_owned();
+    let href = asset_href(&item["features"][0], |h| h.contains("signature="));
     let bytes = client.get(&href).send().await.unwrap();
     assert_eq!(bytes.status(), StatusCode::OK);
 
