@@ -33,11 +33,11 @@ mod gateway;
 #[allow(dead_code)]
 mod registry;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gateway::Gateway;
@@ -230,106 +230,6 @@ fn nginx_binary() -> String {
         }
     }
     "nginx".to_owned()
-}
-
-/// The gateway binary started by hand, for its pid (memory) and its time to ready.
-struct Server {
-    url: String,
-    child: Child,
-    log: Arc<Mutex<String>>,
-    ready_after: Duration,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    /// Runs `stac-oci serve` on `config` (TOML; `listen` is set here) and waits up to
-    /// `timeout` for `/readyz`.
-    async fn start(config: &str, timeout: Duration) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("stac-oci.toml");
-        std::fs::write(
-            &path,
-            format!("[server]\nlisten = \"127.0.0.1:0\"\n\n{config}"),
-        )
-        .unwrap();
-        let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stac-oci"))
-            .args(["serve", "--config"])
-            .arg(&path)
-            .current_dir(dir.path())
-            .env("NO_COLOR", "1")
-            .env("STAC_OCI_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the stac-oci binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("listening on http://") {
-                    let url = line[at + "listening on ".len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("");
-                    let _ = tx.send(url.to_owned());
-                }
-                let mut log = sink.lock().unwrap();
-                if log.len() < 1 << 20 {
-                    log.push_str(&line);
-                    log.push('\n');
-                }
-            }
-        });
-        let url = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
-            .await
-            .unwrap()
-            .unwrap_or_else(|_| panic!("gateway did not start: {}", log.lock().unwrap()));
-        let client = reqwest::Client::new();
-        loop {
-            if let Ok(r) = client.get(format!("{url}/readyz")).send().await
-                && r.status() == 200
-            {
-                break;
-            }
-            if started.elapsed() > timeout {
-                terminate(&mut child);
-                panic!(
-                    "gateway not ready after {timeout:?}: {}",
-                    log.lock().unwrap()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Server {
-            url,
-            child,
-            log,
-            ready_after: started.elapsed(),
-            _dir: dir,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        terminate(&mut self.child);
-        let log = self.log.lock().unwrap();
-        let errors: Vec<&str> = log
-            .lines()
-            // `/readyz` answers 503 until the first crawl is done: not an error here.
-            .filter(|l| l.contains("ERROR") && !l.contains("503 Service Unavailable"))
-            .collect();
-        if let Some(first) = errors.first() {
-            eprintln!("gateway logged {} errors, the first: {first}", errors.len());
-        }
-    }
 }
 
 /// `(VmRSS, VmHWM)` of a process in bytes.
@@ -740,8 +640,8 @@ async fn scale_part() {
             "[[sources]]\nname = \"scale\"\nlayout = \"{}\"\nrepository = \"pastis-scale\"\ninterval = \"24h\"\n",
             layout.display()
         );
-        let server = Server::start(&config, Duration::from_secs(600)).await;
-        let (rss, hwm) = memory(server.pid());
+        let server = Gateway::start_with(&config, "info", Duration::from_secs(600)).await;
+        let (rss, hwm) = memory(server.pid);
         println!(
             "ready in {:.2} s; RSS {} (peak {})",
             server.ready_after.as_secs_f64(),
@@ -761,13 +661,13 @@ async fn scale_part() {
         let perf = (n == largest)
             .then_some(perf_dir.as_deref())
             .flatten()
-            .map(|dir| perf_record(server.pid(), dir, "search-mix", 9));
+            .map(|dir| perf_record(server.pid, dir, "search-mix", 9));
         let search = wrk(&format!("{}/search", server.url), Some(SEARCH_MIX), &[]);
         if let Some(mut perf) = perf {
             let _ = perf.wait();
         }
         println!("search mix: {search}");
-        let (rss_after, hwm_after) = memory(server.pid());
+        let (rss_after, hwm_after) = memory(server.pid);
         println!(
             "after load: RSS {} (peak {})",
             mib(rss_after),
@@ -848,7 +748,7 @@ async fn stream_part() {
         "[[sources]]\nname = \"big\"\nregistry = \"{}\"\nrepositories = [\"big\"]\ninterval = \"24h\"\n",
         registry.url
     );
-    let server = Server::start(&config, Duration::from_secs(120)).await;
+    let server = Gateway::start_with(&config, "info", Duration::from_secs(120)).await;
     let page: Value = reqwest::get(format!("{}/collections/big/items", server.url))
         .await
         .unwrap()
@@ -867,11 +767,11 @@ async fn stream_part() {
     let direct = format!("{}/v2/big/blobs/{digest}", registry.url);
     // Warm the page cache (the registry's file) once.
     curl_speed(&direct);
-    let (before, _) = memory(server.pid());
+    let (before, _) = memory(server.pid);
     let peak = Arc::new(AtomicU64::new(before));
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = {
-        let (peak, stop, pid) = (Arc::clone(&peak), Arc::clone(&stop), server.pid());
+        let (peak, stop, pid) = (Arc::clone(&peak), Arc::clone(&stop), server.pid);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 peak.fetch_max(memory(pid).0, Ordering::Relaxed);
@@ -887,11 +787,11 @@ async fn stream_part() {
     stop.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
     if let Some(dir) = std::env::var_os("STAC_OCI_PERF_DIR") {
-        let mut perf = perf_record(server.pid(), Path::new(&dir), "stream", 2);
+        let mut perf = perf_record(server.pid, Path::new(&dir), "stream", 2);
         curl_speed(&asset);
         let _ = perf.wait();
     }
-    let (after, hwm) = memory(server.pid());
+    let (after, hwm) = memory(server.pid);
     let mb = |v: f64| v / 1e6;
     let (proxy, registry_speed) = (median(proxy), median(registry_speed));
     println!(

@@ -86,6 +86,10 @@ async fn serve_with_no_options_serves_the_bundled_demo() {
             assert_eq!(body.len() as u64, size, "{href}");
         }
     }
+    // SIGTERM (what container runtimes send) ends it cleanly.
+    let mut gateway = gateway;
+    assert!(gateway.terminate().success(), "{}", gateway.log());
+    assert!(gateway.log().contains("shutting down"), "{}", gateway.log());
 }
 
 #[test]
