@@ -175,7 +175,7 @@ async fn crawl(settings: Settings) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::Value::Object(collection.collection))?;
     }
     for item in items {
-        let mut json = item.item.clone();
+        let mut json = item.to_map();
         if let Some(base) = &base {
             absolutize_hrefs(&mut json, base);
         }

@@ -12,8 +12,8 @@ use crate::config::SourceSettings;
 use crate::crawl::{
     self, CrawlCache, status::CrawlIssue, status::SourceStatus, status::StatusBoard,
 };
-use crate::index::Snapshot;
-use crate::mapping::{self, MappedCollection, MappedItem, MappedRepository, MappingOptions};
+use crate::index::{IndexedItem, Snapshot};
+use crate::mapping::{self, MappedCollection, MappingError, MappingOptions};
 use crate::source::Source;
 
 /// What each source last mapped, by repository.
@@ -26,17 +26,24 @@ type Mapped = BTreeMap<String, BTreeMap<String, Crawled>>;
 struct Crawled {
     started: Instant,
     collection: MappedCollection,
-    items: Vec<Arc<MappedItem>>,
+    items: Vec<Arc<IndexedItem>>,
 }
 
 impl Crawled {
-    fn new(started: Instant, repository: MappedRepository) -> Crawled {
+    fn new(started: Instant, repository: IndexedRepository) -> Crawled {
         Crawled {
             started,
             collection: repository.collection,
-            items: repository.items.into_iter().map(Arc::new).collect(),
+            items: repository.items,
         }
     }
+}
+
+/// A repository mapped, its Items indexed.
+struct IndexedRepository {
+    collection: MappedCollection,
+    items: Vec<Arc<IndexedItem>>,
+    errors: Vec<MappingError>,
 }
 
 /// How long events are gathered before their repositories are recrawled.
@@ -241,7 +248,7 @@ impl Refresher {
 
     /// Every Collection and Item last mapped, one Collection per id (first source wins);
     /// the Items are shared, not copied.
-    pub fn catalog(&self) -> (Vec<MappedCollection>, Vec<Arc<MappedItem>>) {
+    pub fn catalog(&self) -> (Vec<MappedCollection>, Vec<Arc<IndexedItem>>) {
         let all = self.mapped.lock().unwrap_or_else(|p| p.into_inner());
         let mut seen = BTreeSet::new();
         let mut collections = Vec::new();
@@ -261,11 +268,11 @@ impl Refresher {
     }
 }
 
-/// Maps crawled repositories on the blocking pool.
+/// Maps crawled repositories and indexes their Items, on the blocking pool.
 async fn map(
     settings: &SourceSettings,
     crawled: BTreeMap<String, Vec<crawl::Artifact>>,
-) -> BTreeMap<String, MappedRepository> {
+) -> BTreeMap<String, IndexedRepository> {
     let options = MappingOptions {
         crs: settings.crs.clone(),
         max_member_assets: settings.max_member_assets,
@@ -274,10 +281,13 @@ async fn map(
         crawled
             .iter()
             .map(|(repo, artifacts)| {
-                (
-                    repo.clone(),
-                    mapping::map_repository(repo, artifacts, &options),
-                )
+                let mapped = mapping::map_repository(repo, artifacts, &options);
+                let indexed = IndexedRepository {
+                    collection: mapped.collection,
+                    items: IndexedItem::many(mapped.items),
+                    errors: mapped.errors,
+                };
+                (repo.clone(), indexed)
             })
             .collect()
     })

@@ -54,9 +54,7 @@ pub async fn asset(
         let item = snapshot
             .item(&collection, &id)
             .ok_or_else(|| not_found(&id, &collection))?;
-        item.mapped
-            .assets
-            .get(&key)
+        item.asset(&key)
             .filter(|blob| blob.file_name == file)
             .cloned()
             .ok_or_else(|| ApiError::not_found(format!("asset `{key}/{file}` of item `{id}`")))?

@@ -26,9 +26,7 @@ pub async fn list(
         .ok_or_else(|| ApiError::not_found(format!("item `{id}` in collection `{collection}`")))?;
     let path = item_path(&collection, &id);
     let members: Vec<serde_json::Value> = item
-        .mapped
-        .assets
-        .iter()
+        .assets()
         .filter_map(|(key, blob)| {
             let member = blob.member.as_ref()?;
             let href = reader.asset_href(&base, &format!("{path}/assets/{key}/{}", blob.file_name));

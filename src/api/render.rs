@@ -39,11 +39,11 @@ pub fn respond_bytes(media_type: &'static str, bytes: Vec<u8>) -> Response {
 /// Writes an Item as [`item`] renders it, copying its serialized JSON and writing only
 /// the hrefs and links.
 pub fn write_item(out: &mut Vec<u8>, base: &Base, reader: &Reader, indexed: &IndexedItem) {
-    let Some(json) = indexed.json() else {
+    let Some(pieces) = indexed.json().pieces() else {
         let _ = serde_json::to_writer(&mut *out, &item(base, reader, indexed));
         return;
     };
-    for piece in json.pieces() {
+    for piece in pieces {
         match piece {
             Piece::Bytes(bytes) => out.extend_from_slice(bytes),
             Piece::Href(path) => {
@@ -65,8 +65,7 @@ pub fn item_bytes(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Vec<u8
 
 /// An Item with its links and absolute (when access control is on, signed) asset hrefs.
 pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
-    let mapped = &indexed.mapped;
-    let mut item = mapped.item.clone();
+    let mut item = indexed.to_map();
     if let Some(assets) = item.get_mut("assets").and_then(Value::as_object_mut) {
         for asset in assets.values_mut() {
             if let Some(href) = asset.get_mut("href")
@@ -77,8 +76,6 @@ pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
             }
         }
     }
-    item.entry("collection")
-        .or_insert_with(|| Value::String(mapped.collection.clone()));
     item.insert("links".into(), Value::Array(item_links(base, indexed)));
     Value::Object(item)
 }
@@ -86,23 +83,26 @@ pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
 /// An Item's links: self, parent, collection, root, members (when it has tar members)
 /// and its versions.
 fn item_links(base: &Base, indexed: &IndexedItem) -> Vec<Value> {
-    let mapped = &indexed.mapped;
-    let collection = collection_path(&mapped.collection);
+    let collection = collection_path(&indexed.collection);
     let mut links = vec![
-        base.link("self", &item_path(&mapped.collection, &mapped.id), GEO_JSON),
+        base.link(
+            "self",
+            &item_path(&indexed.collection, &indexed.id),
+            GEO_JSON,
+        ),
         base.link("parent", &collection, JSON),
         base.link("collection", &collection, JSON),
         base.link("root", "/", JSON),
     ];
-    if mapped.assets.values().any(|blob| blob.member.is_some()) {
-        let members = format!("{}/members", item_path(&mapped.collection, &mapped.id));
+    if indexed.assets().any(|(_, blob)| blob.member.is_some()) {
+        let members = format!("{}/members", item_path(&indexed.collection, &indexed.id));
         links.push(base.link("members", &members, JSON));
     }
     links.extend(
-        mapped
+        indexed
             .links
             .iter()
-            .map(|l| base.link(&l.rel, &item_path(&mapped.collection, &l.item), GEO_JSON)),
+            .map(|l| base.link(&l.rel, &item_path(&indexed.collection, &l.item), GEO_JSON)),
     );
     links
 }

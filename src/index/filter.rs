@@ -48,28 +48,26 @@ const INTERSECTING_TEMPORAL: [&str; 10] = [
 pub fn matches(expr: &Expr, item: &IndexedItem) -> bool {
     let mut heads = Vec::new();
     let resolved = resolve(expr, item, &mut heads);
-    let mapped = &item.mapped;
     let mut json = Map::new();
     if !heads.is_empty() {
         let mut properties = Map::new();
-        let all_properties = mapped.item.get("properties");
         for head in &heads {
-            if let Some(value) = mapped.item.get(head.as_ref()) {
-                json.entry(head.as_ref()).or_insert_with(|| value.clone());
+            if let Some(value) = item.member(head.as_ref()) {
+                json.entry(head.as_ref()).or_insert(value);
             }
-            if let Some(value) = all_properties.and_then(|p| p.get(head.as_ref())) {
+            if let Some(value) = item.properties.get(head.as_ref()) {
                 properties
                     .entry(head.as_ref())
                     .or_insert_with(|| value.clone());
             }
         }
-        if all_properties.is_some_and(Value::is_object) && !json.contains_key("properties") {
+        if !json.contains_key("properties") {
             json.insert("properties".into(), Value::Object(properties));
         }
         json.entry("id")
-            .or_insert_with(|| Value::String(mapped.id.clone()));
+            .or_insert_with(|| Value::String(item.id.clone()));
         json.entry("collection")
-            .or_insert_with(|| Value::String(mapped.collection.clone()));
+            .or_insert_with(|| Value::String(item.collection.clone()));
     }
     resolved
         .matches(Some(&Value::Object(json)))
@@ -127,10 +125,9 @@ fn literal(name: &str, item: &IndexedItem) -> Option<Expr> {
     if name.is_empty() || name.contains(['.', '\\']) {
         return None;
     }
-    let mapped = &item.mapped;
     let implied = |name: &str| match name {
-        "id" => Some(&mapped.id),
-        "collection" => Some(&mapped.collection),
+        "id" => Some(&item.id),
+        "collection" => Some(&item.collection),
         _ => None,
     };
     let scalar = |value: &Value| match value {
@@ -139,21 +136,18 @@ fn literal(name: &str, item: &IndexedItem) -> Option<Expr> {
         Value::Bool(b) => Some(Expr::Bool(*b)),
         _ => None,
     };
-    match mapped.item.get(name) {
+    match item.member(name) {
         Some(Value::Null) => {}
-        Some(value) => return scalar(value),
+        Some(value) => return scalar(&value),
         None => {
             if let Some(text) = implied(name) {
                 return Some(Expr::Literal(text.clone()));
             }
         }
     }
-    match mapped.item.get("properties") {
-        Some(Value::Object(properties)) => match properties.get(name) {
-            None | Some(Value::Null) => None,
-            Some(value) => scalar(value),
-        },
-        _ => None,
+    match item.properties.get(name) {
+        None | Some(Value::Null) => None,
+        Some(value) => scalar(value),
     }
 }
 
@@ -360,12 +354,7 @@ fn literal_instant(expr: &Expr) -> Option<DateTime<Utc>> {
 /// surely outside them (absent or null, or a readable instant out of bounds); a value this
 /// index cannot read is left to the exact evaluation.
 pub fn datetime_may_match(bounds: &Interval, item: &IndexedItem) -> bool {
-    let value = item
-        .mapped
-        .item
-        .get("properties")
-        .and_then(|p| p.get("datetime"));
-    match value {
+    match item.properties.get("datetime") {
         None | Some(Value::Null) => false,
         Some(Value::String(text)) => match instant(text) {
             Ok(at) => bounds.overlaps(&Interval {
@@ -392,11 +381,11 @@ mod tests {
 
     /// The evaluation on the whole Item JSON, as it was before [`matches`] narrowed it.
     fn on_whole_item(expr: &Expr, item: &IndexedItem) -> bool {
-        let mut json = item.mapped.item.clone();
+        let mut json = item.to_map();
         json.entry("id")
-            .or_insert_with(|| Value::String(item.mapped.id.clone()));
+            .or_insert_with(|| Value::String(item.id.clone()));
         json.entry("collection")
-            .or_insert_with(|| Value::String(item.mapped.collection.clone()));
+            .or_insert_with(|| Value::String(item.collection.clone()));
         expr.clone()
             .matches(Some(&Value::Object(json)))
             .unwrap_or(false)
@@ -415,13 +404,13 @@ mod tests {
             "shadowed": null,
             "flag": true,
         });
-        let item = IndexedItem::new(std::sync::Arc::new(crate::mapping::MappedItem {
+        let item = IndexedItem::new(crate::mapping::MappedItem {
             collection: "c".into(),
             id: "i1".into(),
             item: body.as_object().cloned().unwrap(),
             assets: Default::default(),
             links: Vec::new(),
-        }));
+        });
         for filter in [
             "n > 1",
             "n > 7",

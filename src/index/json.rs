@@ -1,18 +1,24 @@
-//! An Item's JSON serialized once per snapshot (on first use), split where its local
-//! asset hrefs go, so a response is assembled by copying bytes and writing only what
-//! depends on the request: the base URL (and signature) of each href, and the links.
+//! An Item's JSON, serialized once when it is indexed and kept instead of a tree of
+//! `Value`s: split where its local asset hrefs go, so a response is assembled by copying
+//! bytes and writing only what depends on the request (the base URL and signature of
+//! each href, and the links), with the place of each top-level member noted so one can be
+//! read back without parsing the rest.
 
 use std::ops::Range;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::mapping::MappedItem;
-
-/// The serialized Item without its closing `}`, and where the hrefs go.
+/// The serialized Item without its closing `}`, where the hrefs go, and where each
+/// top-level member's value is.
 #[derive(Debug)]
 pub struct ItemJson {
     bytes: Vec<u8>,
     parts: Vec<Part>,
+    /// Each top-level member: where its key starts, and its value's bytes.
+    members: Vec<(usize, Range<usize>)>,
+    /// Whether each local href has its own [`Part::Href`]; when not (a property holds an
+    /// href marker), the bytes are the Item as mapped and have to be rendered as a tree.
+    spliced: bool,
 }
 
 #[derive(Debug)]
@@ -31,62 +37,188 @@ pub enum Piece<'a> {
 }
 
 impl ItemJson {
-    /// Serializes an Item (with `collection` set, without `links`) with a marker in place of each local
-    /// asset href; `None` when a marker cannot be found exactly once (then the Item is
-    /// rendered the slow way).
-    pub fn of(mapped: &MappedItem) -> Option<ItemJson> {
-        let mut item = mapped.item.clone();
-        item.remove("links");
-        item.entry("collection")
-            .or_insert_with(|| Value::String(mapped.collection.clone()));
-        let mut paths = Vec::new();
+    /// Serializes an Item (which should have `collection` and no `links`), a marker in
+    /// place of each local asset href; the Item is left as it was. When a marker is not
+    /// found exactly once, the Item is kept as it is, unspliced.
+    pub fn new(item: &mut Map<String, Value>) -> ItemJson {
+        let mut originals = Vec::new();
         if let Some(assets) = item.get_mut("assets").and_then(Value::as_object_mut) {
             for asset in assets.values_mut() {
                 if let Some(href) = asset.get_mut("href")
-                    && let Some(relative) = href.as_str().filter(|h| !h.contains("://"))
+                    && href.as_str().is_some_and(|h| !h.contains("://"))
                 {
-                    paths.push(format!("/{}", relative.trim_start_matches('/')));
-                    *href = Value::String(marker(paths.len() - 1));
+                    let marked = Value::String(marker(originals.len()));
+                    originals.push(std::mem::replace(href, marked));
                 }
             }
         }
-        let mut bytes = serde_json::to_vec(&item).ok()?;
-        if bytes.pop() != Some(b'}') {
-            return None;
+        let (bytes, members) = write_members(item);
+        let paths: Vec<String> = originals
+            .iter()
+            .map(|href| format!("/{}", href.as_str().unwrap_or("").trim_start_matches('/')))
+            .collect();
+        if let Some(assets) = item.get_mut("assets") {
+            replace_markers(assets, |n| originals.get(n).cloned());
         }
-        let mut found: Vec<(usize, usize, usize)> = Vec::with_capacity(paths.len());
-        for n in 0..paths.len() {
-            let quoted = serde_json::to_vec(&marker(n)).ok()?;
-            let mut at = find_all(&bytes, &quoted);
-            let (Some(start), None) = (at.next(), at.next()) else {
-                return None;
-            };
-            found.push((start, start + quoted.len(), n));
+        match splice(&bytes, paths) {
+            Some(parts) => ItemJson {
+                bytes,
+                parts,
+                members,
+                spliced: true,
+            },
+            None => {
+                let (bytes, members) = write_members(item);
+                ItemJson {
+                    parts: vec![Part::Bytes(0..bytes.len())],
+                    bytes,
+                    members,
+                    spliced: false,
+                }
+            }
         }
-        found.sort_unstable();
-        let mut parts = Vec::with_capacity(2 * found.len() + 1);
-        let mut from = 0;
-        for (start, end, n) in found {
-            parts.push(Part::Bytes(from..start));
-            parts.push(Part::Href(std::mem::take(&mut paths[n])));
-            from = end;
-        }
-        parts.push(Part::Bytes(from..bytes.len()));
-        Some(ItemJson { bytes, parts })
     }
 
-    /// The pieces, in order; the caller closes the object.
-    pub fn pieces(&self) -> impl Iterator<Item = Piece<'_>> {
-        self.parts.iter().map(|part| match part {
-            Part::Bytes(range) => Piece::Bytes(&self.bytes[range.clone()]),
-            Part::Href(path) => Piece::Href(path),
+    /// The pieces, in order; the caller closes the object. `None` when the Item is not
+    /// spliced and has to be rendered from [`ItemJson::to_map`].
+    pub fn pieces(&self) -> Option<impl Iterator<Item = Piece<'_>>> {
+        self.spliced.then(|| {
+            self.parts.iter().map(|part| match part {
+                Part::Bytes(range) => Piece::Bytes(&self.bytes[range.clone()]),
+                Part::Href(path) => Piece::Href(path),
+            })
         })
     }
+
+    /// One top-level member's value, read from the bytes; local hrefs as mapped.
+    pub fn member(&self, name: &str) -> Option<Value> {
+        let (_, range) = self
+            .members
+            .iter()
+            .find(|(key, value)| self.key_is(*key..value.start - 1, name))?;
+        let value = serde_json::from_slice(&self.bytes[range.clone()]).ok()?;
+        Some(if name == "assets" {
+            self.unmark(value)
+        } else {
+            value
+        })
+    }
+
+    /// The whole Item as mapped (local hrefs relative), read back from the bytes.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut text = self.bytes.clone();
+        text.push(b'}');
+        match serde_json::from_slice::<Map<String, Value>>(&text) {
+            Ok(mut item) => {
+                if let Some(assets) = item.remove("assets") {
+                    item.insert("assets".into(), self.unmark(assets));
+                }
+                item
+            }
+            Err(_) => Map::new(),
+        }
+    }
+
+    /// Whether the JSON string at `quoted` is `name`.
+    fn key_is(&self, quoted: Range<usize>, name: &str) -> bool {
+        let raw = &self.bytes[quoted.clone()];
+        if !raw.contains(&b'\\') {
+            return raw.len() == name.len() + 2 && &raw[1..raw.len() - 1] == name.as_bytes();
+        }
+        serde_json::from_slice::<String>(raw).is_ok_and(|key| key == name)
+    }
+
+    /// `assets` with each href marker replaced by the relative href it stands for.
+    fn unmark(&self, mut assets: Value) -> Value {
+        if self.spliced {
+            let paths: Vec<&str> = self
+                .parts
+                .iter()
+                .filter_map(|part| match part {
+                    Part::Href(path) => Some(path.as_str()),
+                    Part::Bytes(_) => None,
+                })
+                .collect();
+            replace_markers(&mut assets, |n| {
+                let path = paths.get(n)?;
+                Some(Value::String(path.trim_start_matches('/').to_owned()))
+            });
+        }
+        assets
+    }
+}
+
+/// Replaces each asset href that is a marker by what `original` gives for its number.
+fn replace_markers(assets: &mut Value, original: impl Fn(usize) -> Option<Value>) {
+    let Some(assets) = assets.as_object_mut() else {
+        return;
+    };
+    for asset in assets.values_mut() {
+        if let Some(href) = asset.get_mut("href")
+            && let Some(value) = href.as_str().and_then(marker_number).and_then(&original)
+        {
+            *href = value;
+        }
+    }
+}
+
+/// Writes an object member by member, without its closing `}`, noting where each key
+/// starts and where its value is.
+fn write_members(item: &Map<String, Value>) -> (Vec<u8>, Vec<(usize, Range<usize>)>) {
+    let mut bytes = Vec::with_capacity(2048);
+    let mut members = Vec::with_capacity(item.len());
+    bytes.push(b'{');
+    for (n, (key, value)) in item.iter().enumerate() {
+        if n > 0 {
+            bytes.push(b',');
+        }
+        let key_at = bytes.len();
+        let _ = serde_json::to_writer(&mut bytes, key);
+        bytes.push(b':');
+        let value_at = bytes.len();
+        let _ = serde_json::to_writer(&mut bytes, value);
+        members.push((key_at, value_at..bytes.len()));
+    }
+    bytes.shrink_to_fit();
+    members.shrink_to_fit();
+    (bytes, members)
+}
+
+/// The parts of `bytes` around the marker of each of `paths`; `None` when a marker is
+/// not found exactly once.
+fn splice(bytes: &[u8], mut paths: Vec<String>) -> Option<Vec<Part>> {
+    let mut found: Vec<(usize, usize, usize)> = Vec::with_capacity(paths.len());
+    for n in 0..paths.len() {
+        let quoted = serde_json::to_vec(&marker(n)).ok()?;
+        let mut at = find_all(bytes, &quoted);
+        let (Some(start), None) = (at.next(), at.next()) else {
+            return None;
+        };
+        found.push((start, start + quoted.len(), n));
+    }
+    found.sort_unstable();
+    let mut parts = Vec::with_capacity(2 * found.len() + 1);
+    let mut from = 0;
+    for (start, end, n) in found {
+        parts.push(Part::Bytes(from..start));
+        parts.push(Part::Href(std::mem::take(&mut paths[n])));
+        from = end;
+    }
+    parts.push(Part::Bytes(from..bytes.len()));
+    Some(parts)
 }
 
 /// A string no Item holds: NUL-delimited, so serialized as `\u0000`.
 fn marker(n: usize) -> String {
     format!("\u{0}stac-oci-href-{n}\u{0}")
+}
+
+/// The number of a marker made by [`marker`].
+fn marker_number(text: &str) -> Option<usize> {
+    text.strip_prefix("\u{0}stac-oci-href-")?
+        .strip_suffix('\u{0}')?
+        .parse()
+        .ok()
 }
 
 fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
@@ -99,15 +231,13 @@ fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = us
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use serde_json::json;
 
     use super::*;
 
     fn assemble(json: &ItemJson) -> Value {
         let mut out = Vec::new();
-        for piece in json.pieces() {
+        for piece in json.pieces().unwrap() {
             match piece {
                 Piece::Bytes(bytes) => out.extend_from_slice(bytes),
                 Piece::Href(path) => {
@@ -119,29 +249,25 @@ mod tests {
         serde_json::from_slice(&out).unwrap()
     }
 
-    fn mapped(item: Value) -> MappedItem {
-        MappedItem {
-            collection: "c".into(),
-            id: "i".into(),
-            item: item.as_object().cloned().unwrap(),
-            assets: BTreeMap::new(),
-            links: Vec::new(),
-        }
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
     }
 
     #[test]
     fn splits_at_local_hrefs_only() {
-        let item = mapped(json!({
-            "type": "Feature", "id": "i", "properties": {"note": "a \"quoted\" href"},
+        let item = object(json!({
+            "type": "Feature", "id": "i", "collection": "c",
+            "properties": {"note": "a \"quoted\" href"},
             "assets": {
                 "a": {"href": "collections/c/items/i/assets/a/a.tif"},
                 "b": {"href": "https://elsewhere.example/b.tif"},
                 "c": {"href": "collections/c/items/i/assets/c/c.npy", "title": "ü"},
             }
         }));
-        let json = ItemJson::of(&item).unwrap();
+        let json = ItemJson::new(&mut item.clone());
         let hrefs: Vec<&str> = json
             .pieces()
+            .unwrap()
             .filter_map(|p| match p {
                 Piece::Href(path) => Some(path),
                 Piece::Bytes(_) => None,
@@ -169,11 +295,36 @@ mod tests {
     }
 
     #[test]
-    fn a_property_holding_a_marker_falls_back() {
-        let item = mapped(json!({
+    fn reads_members_and_the_whole_item_back() {
+        let item = object(json!({
+            "type": "Feature", "id": "i", "collection": "c",
+            "geometry": {"type": "Point", "coordinates": [1.5, -2.0]},
+            "we\"ird": 1,
+            "properties": {"n": 3, "t": "x"},
+            "assets": {
+                "a": {"href": "collections/c/items/i/assets/a/a.tif", "roles": ["data"]},
+                "b": {"href": "https://elsewhere.example/b.tif"},
+            }
+        }));
+        let json = ItemJson::new(&mut item.clone());
+        assert_eq!(json.to_map(), item);
+        assert_eq!(json.member("geometry"), Some(item["geometry"].clone()));
+        assert_eq!(json.member("assets"), Some(item["assets"].clone()));
+        assert_eq!(json.member("we\"ird"), Some(json!(1)));
+        assert_eq!(json.member("id"), Some(json!("i")));
+        assert_eq!(json.member("nope"), None);
+        assert_eq!(json.member("ty"), None);
+    }
+
+    #[test]
+    fn a_property_holding_a_marker_is_kept_unspliced() {
+        let item = object(json!({
             "type": "Feature", "id": "i", "properties": {"x": marker(0)},
             "assets": {"a": {"href": "collections/c/items/i/assets/a/a.tif"}}
         }));
-        assert!(ItemJson::of(&item).is_none());
+        let json = ItemJson::new(&mut item.clone());
+        assert!(json.pieces().is_none());
+        assert_eq!(json.to_map(), item);
+        assert_eq!(json.member("assets"), Some(item["assets"].clone()));
     }
 }

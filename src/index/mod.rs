@@ -5,8 +5,8 @@
 //! geometries ([`geometry`]). [`search`] answers item searches page by page, with
 //! [`token`]s that survive snapshot swaps: CQL2 [`filter`]s (their spatial and temporal
 //! bounds pushed down), free [`text`], [`sort`] keys. [`queryables`] are derived once per
-//! build; [`collections`] answers collection search; [`json`] keeps each Item's
-//! serialized JSON for responses.
+//! build; [`collections`] answers collection search; [`json`] keeps each Item as its
+//! serialized JSON.
 
 pub mod collections;
 pub mod filter;
@@ -28,70 +28,159 @@ pub use token::PageToken;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::mapping::{MappedCollection, MappedItem};
+use crate::mapping::{BlobRef, ItemLink, MappedCollection, MappedItem};
 use queryables::Queryables;
 use spatial::SpatialIndex;
 
-/// One Item with what searches need, read once at build time.
+/// One indexed Item: its JSON serialized once, the parts searches read, and the blobs
+/// behind its assets. Shared (never copied) between the refresher, which keeps it for
+/// incremental recrawls, and every snapshot it is part of.
 #[derive(Debug)]
 pub struct IndexedItem {
-    /// The mapped Item (JSON and the blobs behind its assets), shared with the refresher
-    /// that keeps it for incremental recrawls.
-    pub mapped: Arc<MappedItem>,
+    /// Collection id.
+    pub collection: String,
+    /// Item id, unique in its collection.
+    pub id: String,
+    /// Its `properties` (empty when it has none): what CQL2, `q`, `sortby` and the
+    /// queryables read.
+    pub properties: Map<String, Value>,
     /// Its bbox, from `bbox` or else from its geometry; `None` when it has neither.
     pub bbox: Option<Bbox>,
     /// Its geometry; `None` when null or unreadable.
     pub geometry: Option<geo::Geometry<f64>>,
     /// Its time range; `None` when it has no readable time.
     pub time: Option<Interval>,
-    /// Its JSON, serialized on first use.
-    json: OnceLock<Option<json::ItemJson>>,
+    /// Links to other Items of its collection (versions).
+    pub links: Box<[ItemLink]>,
+    /// The blob behind each asset key, sorted by key.
+    assets: Box<[(String, BlobRef)]>,
+    /// Its JSON (with `collection`, without `links`).
+    json: json::ItemJson,
 }
 
 impl IndexedItem {
-    /// Reads the searchable parts of a mapped Item.
-    fn new(mapped: Arc<MappedItem>) -> IndexedItem {
-        let geometry = mapped
-            .item
+    /// Reads the searchable parts of a mapped Item and serializes it.
+    pub fn new(mapped: MappedItem) -> IndexedItem {
+        let MappedItem {
+            collection,
+            id,
+            mut item,
+            assets,
+            links,
+        } = mapped;
+        item.remove("links");
+        item.entry("collection")
+            .or_insert_with(|| Value::String(collection.clone()));
+        let geometry = item
             .get("geometry")
             .filter(|g| !g.is_null())
             .and_then(|g| geometry::from_geojson(g).ok());
-        let bbox = mapped
-            .item
+        let bbox = item
             .get("bbox")
             .and_then(Value::as_array)
             .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
             .and_then(|values| Bbox::from_values(&values).ok())
             .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
-        let time = mapped
-            .item
-            .get("properties")
-            .and_then(Value::as_object)
-            .and_then(Interval::of_item);
+        let json = json::ItemJson::new(&mut item);
+        let properties = match item.remove("properties") {
+            Some(Value::Object(properties)) => properties,
+            _ => Map::new(),
+        };
+        let time = Interval::of_item(&properties);
         IndexedItem {
-            mapped,
+            collection,
+            id,
+            properties,
             bbox,
             geometry,
             time,
-            json: OnceLock::new(),
+            links: links.into_boxed_slice(),
+            assets: assets.into_iter().collect(),
+            json,
         }
     }
 
-    /// Its JSON (with `collection`, without `links`), serialized once per snapshot;
-    /// `None` for the rare Item whose hrefs cannot be spliced.
-    pub fn json(&self) -> Option<&json::ItemJson> {
-        self.json
-            .get_or_init(|| json::ItemJson::of(&self.mapped))
-            .as_ref()
+    /// Indexes many mapped Items, on every core.
+    pub fn many(items: Vec<MappedItem>) -> Vec<Arc<IndexedItem>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 || items.len() < 1024 {
+            return items
+                .into_iter()
+                .map(|item| Arc::new(IndexedItem::new(item)))
+                .collect();
+        }
+        let per_thread = items.len().div_ceil(threads);
+        let mut chunks = Vec::with_capacity(threads);
+        let mut rest = items;
+        while rest.len() > per_thread {
+            let tail = rest.split_off(per_thread);
+            chunks.push(std::mem::replace(&mut rest, tail));
+        }
+        chunks.push(rest);
+        std::thread::scope(|scope| {
+            let running: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .into_iter()
+                            .map(|item| Arc::new(IndexedItem::new(item)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            running
+                .into_iter()
+                .flat_map(|thread| thread.join().unwrap_or_default())
+                .collect()
+        })
+    }
+
+    /// Its JSON, serialized once: copied into responses as it is.
+    pub fn json(&self) -> &json::ItemJson {
+        &self.json
+    }
+
+    /// A top-level member of the Item JSON (`id` and `collection` included); `None`
+    /// when it has none.
+    pub fn member(&self, name: &str) -> Option<Value> {
+        match name {
+            "properties" => Some(Value::Object(self.properties.clone())),
+            _ => self.json.member(name),
+        }
+    }
+
+    /// The whole Item JSON (with `collection`, without `links`), local hrefs relative.
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.json.to_map()
+    }
+
+    /// The blob behind an asset key.
+    pub fn asset(&self, key: &str) -> Option<&BlobRef> {
+        self.assets
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.assets[i].1)
+    }
+
+    /// Each asset key with its blob, sorted by key.
+    pub fn assets(&self) -> impl Iterator<Item = (&str, &BlobRef)> {
+        self.assets.iter().map(|(key, blob)| (key.as_str(), blob))
     }
 
     /// The (collection, id) key the snapshot is sorted by.
     fn key(&self) -> (&str, &str) {
-        (&self.mapped.collection, &self.mapped.id)
+        (&self.collection, &self.id)
+    }
+}
+
+impl From<MappedItem> for Arc<IndexedItem> {
+    fn from(mapped: MappedItem) -> Arc<IndexedItem> {
+        Arc::new(IndexedItem::new(mapped))
     }
 }
 
@@ -101,7 +190,7 @@ pub struct Snapshot {
     /// Collections, sorted by id, unique.
     collections: Vec<MappedCollection>,
     /// Items, sorted by (collection, id), unique.
-    items: Vec<IndexedItem>,
+    items: Vec<Arc<IndexedItem>>,
     /// R-tree over the Items' bboxes.
     spatial: SpatialIndex,
     /// Queryables documents, derived from the Items' properties.
@@ -113,16 +202,13 @@ pub struct Snapshot {
 impl Snapshot {
     /// Builds the index. Never fails: a duplicate key keeps its first entry, an Item whose
     /// geometry, bbox or time cannot be read is indexed without them.
-    pub fn build<I: Into<Arc<MappedItem>>>(
+    pub fn build<I: Into<Arc<IndexedItem>>>(
         mut collections: Vec<MappedCollection>,
         items: Vec<I>,
     ) -> Snapshot {
         collections.sort_by(|a, b| a.id.cmp(&b.id));
         collections.dedup_by(|later, first| later.id == first.id);
-        let mut items: Vec<IndexedItem> = items
-            .into_iter()
-            .map(|item| IndexedItem::new(item.into()))
-            .collect();
+        let mut items: Vec<Arc<IndexedItem>> = items.into_iter().map(Into::into).collect();
         items.sort_by(|a, b| a.key().cmp(&b.key()));
         items.dedup_by(|later, first| later.key() == first.key());
         let spatial = SpatialIndex::build(
@@ -134,10 +220,8 @@ impl Snapshot {
         let queryables = Queryables::build(&collections, &items);
         let mut repositories: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for item in &items {
-            let pairs = repositories
-                .entry(item.mapped.collection.clone())
-                .or_default();
-            for blob in item.mapped.assets.values() {
+            let pairs = repositories.entry(item.collection.clone()).or_default();
+            for (_, blob) in item.assets() {
                 if !pairs
                     .iter()
                     .any(|(s, r)| *s == blob.source && *r == blob.repository)
@@ -174,6 +258,7 @@ impl Snapshot {
             .binary_search_by(|item| item.key().cmp(&(collection, id)))
             .ok()
             .and_then(|i| self.items.get(i))
+            .map(Arc::as_ref)
     }
 
     /// The queryables JSON Schema over every Item, or over one collection's Items; `None`
@@ -207,10 +292,10 @@ impl Snapshot {
     fn collection_range(&self, collection: &str) -> Range<usize> {
         let start = self
             .items
-            .partition_point(|item| item.mapped.collection.as_str() < collection);
+            .partition_point(|item| item.collection.as_str() < collection);
         let end = self
             .items
-            .partition_point(|item| item.mapped.collection.as_str() <= collection);
+            .partition_point(|item| item.collection.as_str() <= collection);
         start..end
     }
 }
@@ -254,7 +339,7 @@ mod tests {
         assert_eq!(ids, ["a", "b"]);
         assert!(snapshot.collection("c").is_none());
         assert_eq!(snapshot.item_count(), 3);
-        assert_eq!(snapshot.item("b", "2").unwrap().mapped.item["n"], 1);
+        assert_eq!(snapshot.item("b", "2").unwrap().member("n"), Some(json!(1)));
         assert!(snapshot.item("a", "2").is_none());
         assert_eq!(snapshot.collection_range("b"), 1..3);
         assert_eq!(snapshot.collection_range("zz"), 3..3);

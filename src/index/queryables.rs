@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
+use std::sync::Arc;
+
 use super::IndexedItem;
 use crate::mapping::MappedCollection;
 
@@ -30,27 +32,19 @@ type Seen = BTreeMap<String, BTreeSet<&'static str>>;
 
 impl Queryables {
     /// Collects the properties of `items` (sorted by collection) for `collections`.
-    pub fn build(collections: &[MappedCollection], items: &[IndexedItem]) -> Queryables {
+    pub fn build(collections: &[MappedCollection], items: &[Arc<IndexedItem>]) -> Queryables {
         let mut global = Seen::new();
         let mut per: BTreeMap<&str, Seen> = collections
             .iter()
             .map(|c| (c.id.as_str(), Seen::new()))
             .collect();
         for item in items {
-            let Some(properties) = item
-                .mapped
-                .item
-                .get("properties")
-                .and_then(Value::as_object)
-            else {
-                continue;
-            };
-            for (name, value) in properties {
+            for (name, value) in &item.properties {
                 let Some(kind) = json_type(value) else {
                     continue;
                 };
                 global.entry(name.clone()).or_default().insert(kind);
-                if let Some(seen) = per.get_mut(item.mapped.collection.as_str()) {
+                if let Some(seen) = per.get_mut(item.collection.as_str()) {
                     seen.entry(name.clone()).or_default().insert(kind);
                 }
             }

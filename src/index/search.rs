@@ -2,9 +2,10 @@
 //! CQL2, free text), a stable (collection, id) or `sortby` order, keyset paging.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use geo::{Geometry, Intersects};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::sort::{self, SortPosition};
 use super::{Bbox, IndexedItem, Interval, PageToken, Snapshot, filter, text};
@@ -64,14 +65,14 @@ impl Search {
         if sets
             .ids
             .as_ref()
-            .is_some_and(|ids| !ids.contains(item.mapped.id.as_str()))
+            .is_some_and(|ids| !ids.contains(item.id.as_str()))
         {
             return false;
         }
         if sets
             .collections
             .as_ref()
-            .is_some_and(|c| !c.contains(item.mapped.collection.as_str()))
+            .is_some_and(|c| !c.contains(item.collection.as_str()))
         {
             return false;
         }
@@ -85,17 +86,10 @@ impl Search {
         {
             return false;
         }
-        if let Some(terms) = &self.q {
-            let empty = Map::new();
-            let properties = item
-                .mapped
-                .item
-                .get("properties")
-                .and_then(Value::as_object)
-                .unwrap_or(&empty);
-            if !text::matches(terms, &item.mapped.id, properties) {
-                return false;
-            }
+        if let Some(terms) = &self.q
+            && !text::matches(terms, &item.id, &item.properties)
+        {
+            return false;
         }
         if let Some(query) = &self.intersects {
             let exact = match (&item.geometry, item.bbox) {
@@ -141,7 +135,7 @@ impl Snapshot {
         let matching: Vec<&IndexedItem> = self
             .candidates(search, sets.collections.as_ref())
             .into_iter()
-            .filter_map(|position| self.items.get(position))
+            .filter_map(|position| self.items.get(position).map(Arc::as_ref))
             .filter(|item| search.matches(item, &sets))
             .collect();
         let number_matched = matching.len();
@@ -203,8 +197,8 @@ fn default_page<'a>(matching: Vec<&'a IndexedItem>, search: &Search) -> Page<'a>
     let items: Vec<&IndexedItem> = rest.iter().take(search.limit).copied().collect();
     let next = match items.last() {
         Some(last) if rest.len() > items.len() => Some(PageToken {
-            collection: last.mapped.collection.clone(),
-            id: last.mapped.id.clone(),
+            collection: last.collection.clone(),
+            id: last.id.clone(),
             sort: Vec::new(),
         }),
         _ => None,
@@ -223,8 +217,8 @@ type Sorted<'a> = (Vec<Value>, &'a IndexedItem);
 fn position<'e>((values, item): &'e Sorted<'_>) -> SortPosition<'e> {
     SortPosition {
         values: values.as_slice(),
-        collection: item.mapped.collection.as_str(),
-        id: item.mapped.id.as_str(),
+        collection: item.collection.as_str(),
+        id: item.id.as_str(),
     }
 }
 
@@ -254,8 +248,8 @@ fn sorted_page<'a>(matching: Vec<&'a IndexedItem>, search: &Search) -> Page<'a> 
     let page: Vec<&Sorted<'a>> = rest.iter().take(search.limit).collect();
     let next = match page.last() {
         Some((values, last)) if rest.len() > page.len() => Some(PageToken {
-            collection: last.mapped.collection.clone(),
-            id: last.mapped.id.clone(),
+            collection: last.collection.clone(),
+            id: last.id.clone(),
             sort: values.clone(),
         }),
         _ => None,
@@ -385,14 +379,11 @@ mod tests {
                             && q.start.is_none_or(|s| t.end.is_none_or(|e| s <= e))
                     })
                 });
-                let ids_ok = search
-                    .ids
-                    .as_ref()
-                    .is_none_or(|ids| ids.contains(&item.mapped.id));
+                let ids_ok = search.ids.as_ref().is_none_or(|ids| ids.contains(&item.id));
                 let collections_ok = search
                     .collections
                     .as_ref()
-                    .is_none_or(|c| c.contains(&item.mapped.collection));
+                    .is_none_or(|c| c.contains(&item.collection));
                 let shape_ok = search
                     .intersects
                     .as_ref()
@@ -402,7 +393,7 @@ mod tests {
                     });
                 bbox_ok && time_ok && ids_ok && collections_ok && shape_ok
             })
-            .map(|item| item.mapped.id.as_str())
+            .map(|item| item.id.as_str())
             .collect()
     }
 
@@ -415,7 +406,7 @@ mod tests {
             let page = snapshot.search(&search);
             assert!(page.items.len() <= search.limit);
             assert_eq!(page.number_matched, brute_force(snapshot, &search).len());
-            seen.extend(page.items.iter().map(|i| i.mapped.id.as_str()));
+            seen.extend(page.items.iter().map(|i| i.id.as_str()));
             pages += 1;
             match page.next {
                 Some(token) => search.token = Some(token),
@@ -567,7 +558,7 @@ mod tests {
             token: Some(token),
             ..Default::default()
         });
-        let ids: Vec<_> = page.items.iter().map(|i| i.mapped.id.as_str()).collect();
+        let ids: Vec<_> = page.items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!(ids, ["bb", "c", "d"]);
         assert_eq!(page.number_matched, 4);
         assert!(page.next.is_none());
@@ -596,7 +587,7 @@ mod tests {
     }
 
     fn props(item: &IndexedItem) -> &serde_json::Map<String, Value> {
-        item.mapped.item["properties"].as_object().unwrap()
+        &item.properties
     }
 
     fn number(item: &IndexedItem, key: &str) -> Option<f64> {
@@ -622,12 +613,8 @@ mod tests {
 
     /// The Item's geometry read by the test itself with `geo`'s GeoJSON-free constructors.
     fn shape(item: &IndexedItem) -> Option<Geometry<f64>> {
-        let ring = item
-            .mapped
-            .item
-            .get("geometry")?
-            .get("coordinates")?
-            .get(0)?;
+        let geometry = item.member("geometry")?;
+        let ring = geometry.get("coordinates")?.get(0)?;
         let points: Vec<(f64, f64)> = ring
             .as_array()?
             .iter()
@@ -671,7 +658,7 @@ mod tests {
             ),
             (
                 with(cql_text("id = 'item-007' OR collection = 'c1'")),
-                Box::new(|i| i.mapped.id == "item-007" || i.mapped.collection == "c1"),
+                Box::new(|i| i.id == "item-007" || i.collection == "c1"),
             ),
             (
                 with(cql_text("properties.gsd >= 30 AND platform <> 'landsat-8'")),
@@ -779,8 +766,8 @@ mod tests {
                 },
                 Box::new(|i| {
                     string(i, "title").is_some_and(|t| t.contains("alpha"))
-                        || i.mapped.id.ends_with('3')
-                        || i.mapped.id.ends_with('8')
+                        || i.id.ends_with('3')
+                        || i.id.ends_with('8')
                 }),
             ),
             (
@@ -797,7 +784,7 @@ mod tests {
                         w > e || e >= 170.0 || w <= -170.0
                     });
                     b && string(i, "title").is_some_and(|t| t.contains("beta"))
-                        && ["c0", "c3"].contains(&i.mapped.collection.as_str())
+                        && ["c0", "c3"].contains(&i.collection.as_str())
                         && number(i, "gsd").is_some_and(|g| g < 60.0)
                         && when(i, "datetime").is_some_and(|t| t >= day(3))
                 }),
@@ -813,7 +800,7 @@ mod tests {
                 .items
                 .iter()
                 .filter(|item| check(item))
-                .map(|item| item.mapped.id.as_str())
+                .map(|item| item.id.as_str())
                 .collect();
             assert!(
                 expected.len() >= 3 && expected.len() < snapshot.items.len(),
@@ -828,7 +815,7 @@ mod tests {
                         ..search.clone()
                     },
                 );
-                let ids: Vec<&str> = seen.iter().map(|i| i.mapped.id.as_str()).collect();
+                let ids: Vec<&str> = seen.iter().map(|i| i.id.as_str()).collect();
                 assert_eq!(ids, expected, "case {n}, limit {limit}");
                 assert_eq!(matched, expected.len(), "case {n}");
             }
@@ -854,7 +841,7 @@ mod tests {
             filter: cql_text("n > 1"),
             ..Default::default()
         });
-        let ids: Vec<_> = page.items.iter().map(|i| i.mapped.id.as_str()).collect();
+        let ids: Vec<_> = page.items.iter().map(|i| i.id.as_str()).collect();
         assert_eq!((ids, page.number_matched), (vec!["b"], 1));
     }
 
@@ -892,6 +879,7 @@ mod tests {
             let mut expected: Vec<&IndexedItem> = snapshot
                 .items
                 .iter()
+                .map(Arc::as_ref)
                 .filter(|i| filter.is_none() || string(i, "platform") != Some("landsat-8"))
                 .collect();
             expected.sort_by(|a, b| {
@@ -906,7 +894,7 @@ mod tests {
                     }
                 }
             });
-            let expected: Vec<&str> = expected.iter().map(|i| i.mapped.id.as_str()).collect();
+            let expected: Vec<&str> = expected.iter().map(|i| i.id.as_str()).collect();
             for limit in [1, 7, 1000] {
                 let search = Search {
                     limit,
@@ -915,7 +903,7 @@ mod tests {
                     ..Default::default()
                 };
                 let (seen, matched) = visit(&snapshot, &search);
-                let ids: Vec<&str> = seen.iter().map(|i| i.mapped.id.as_str()).collect();
+                let ids: Vec<&str> = seen.iter().map(|i| i.id.as_str()).collect();
                 assert_eq!(ids, expected, "limit {limit}");
                 assert_eq!(matched, expected.len());
             }

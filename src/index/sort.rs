@@ -14,15 +14,13 @@ use super::{IndexedItem, SortKey};
 pub fn value_of(item: &IndexedItem, field: &str) -> Value {
     let field = field.strip_prefix("properties.").unwrap_or(field);
     match field {
-        "id" => Value::String(item.mapped.id.clone()),
-        "collection" => Value::String(item.mapped.collection.clone()),
+        "id" => Value::String(item.id.clone()),
+        "collection" => Value::String(item.collection.clone()),
         _ => item
-            .mapped
-            .item
-            .get("properties")
-            .and_then(|p| p.get(field))
-            .or_else(|| item.mapped.item.get(field))
+            .properties
+            .get(field)
             .cloned()
+            .or_else(|| item.member(field))
             .unwrap_or(Value::Null),
     }
 }
