@@ -52,7 +52,7 @@ pub fn write_item(out: &mut Vec<u8>, base: &Base, reader: &Reader, indexed: &Ind
         }
     }
     out.extend_from_slice(b",\"links\":");
-    let _ = serde_json::to_writer(&mut *out, &item_links(base, indexed));
+    write_item_links(out, base, indexed);
     out.push(b'}');
 }
 
@@ -83,28 +83,60 @@ pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
 /// An Item's links: self, parent, collection, root, members (when it has tar members)
 /// and its versions.
 fn item_links(base: &Base, indexed: &IndexedItem) -> Vec<Value> {
-    let collection = collection_path(&indexed.collection);
-    let mut links = vec![
-        base.link(
-            "self",
-            &item_path(&indexed.collection, &indexed.id),
-            GEO_JSON,
-        ),
-        base.link("parent", &collection, JSON),
-        base.link("collection", &collection, JSON),
-        base.link("root", "/", JSON),
-    ];
-    if indexed.assets().any(|(_, blob)| blob.member.is_some()) {
-        let members = format!("{}/members", item_path(&indexed.collection, &indexed.id));
-        links.push(base.link("members", &members, JSON));
+    link_targets(indexed)
+        .iter()
+        .map(|(rel, path, media_type)| base.link(rel, path, media_type))
+        .collect()
+}
+
+/// Writes the JSON array [`item_links`] makes, straight as bytes.
+fn write_item_links(out: &mut Vec<u8>, base: &Base, indexed: &IndexedItem) {
+    out.push(b'[');
+    for (n, (rel, path, media_type)) in link_targets(indexed).iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"rel\":\"");
+        push_escaped(out, rel);
+        out.extend_from_slice(b"\",\"href\":\"");
+        push_escaped(out, &base.0);
+        push_escaped(out, path);
+        out.extend_from_slice(b"\",\"type\":\"");
+        push_escaped(out, media_type);
+        out.extend_from_slice(b"\"}");
     }
-    links.extend(
-        indexed
-            .links
-            .iter()
-            .map(|l| base.link(&l.rel, &item_path(&indexed.collection, &l.item), GEO_JSON)),
-    );
+    out.push(b']');
+}
+
+/// Each link of an Item as (relation, path from the base, media type).
+fn link_targets(indexed: &IndexedItem) -> Vec<(&str, String, &'static str)> {
+    let collection = collection_path(&indexed.collection);
+    let item = item_path(&indexed.collection, &indexed.id);
+    let mut links = Vec::with_capacity(5 + indexed.links.len());
+    links.push(("self", item.clone(), GEO_JSON));
+    links.push(("parent", collection.clone(), JSON));
+    links.push(("collection", collection, JSON));
+    links.push(("root", "/".to_owned(), JSON));
+    if indexed.assets().any(|(_, blob)| blob.member.is_some()) {
+        links.push(("members", format!("{item}/members"), JSON));
+    }
+    links.extend(indexed.links.iter().map(|l| {
+        (
+            l.rel.as_str(),
+            item_path(&indexed.collection, &l.item),
+            GEO_JSON,
+        )
+    }));
     links
+}
+
+/// Appends `text` as the inside of a JSON string.
+fn push_escaped(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(text.as_bytes());
+    } else if let Ok(quoted) = serde_json::to_vec(text) {
+        out.extend_from_slice(&quoted[1..quoted.len() - 1]);
+    }
 }
 
 /// A Collection with its links.

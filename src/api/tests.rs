@@ -1151,24 +1151,63 @@ async fn cors_follows_the_configured_origins() {
 
 #[test]
 fn items_written_from_their_serialized_json_equal_the_rendered_ones() {
-    let state = state();
-    let snapshot = state.snapshot.load();
-    let base = links::Base("http://gateway.example".into());
+    let mut items: Vec<MappedItem> = IDS
+        .iter()
+        .enumerate()
+        .map(|(n, id)| item("s2", n, id))
+        .collect();
+    let mut with_member = item("s2", 8, "h");
+    with_member.links = vec![crate::mapping::ItemLink {
+        rel: "predecessor-version".into(),
+        item: "g v1".into(),
+    }];
+    if let Some(blob) = with_member.assets.get_mut("data") {
+        blob.member = Some(crate::mapping::TarMember {
+            path: "x/h.tif".into(),
+            offset: 512,
+            compression: crate::members::Compression::None,
+            layer_size: 2048,
+        });
+    }
+    items.push(with_member);
+    let snapshot = Snapshot::build(vec![collection("s2")], items);
     let reader = access::Reader::everything();
     let search = crate::index::Search {
         limit: 100,
         ..Default::default()
     };
     let page = snapshot.search(&search);
-    assert!(page.items.len() > 3);
-    for indexed in &page.items {
-        let written: Value =
-            serde_json::from_slice(&render::item_bytes(&base, &reader, indexed)).unwrap();
-        assert_eq!(written, render::item(&base, &reader, indexed));
-        assert!(indexed.json().pieces().is_some(), "{}", indexed.id);
+    assert_eq!(page.items.len(), 8);
+    for base in ["http://gateway.example", "http://odd\"host\\.example"] {
+        let base = links::Base(base.into());
+        for indexed in &page.items {
+            let written: Value =
+                serde_json::from_slice(&render::item_bytes(&base, &reader, indexed)).unwrap();
+            assert_eq!(written, render::item(&base, &reader, indexed));
+            assert!(indexed.json().pieces().is_some(), "{}", indexed.id);
+        }
+        let self_href = format!("{}/search", base.0);
+        let bytes = render::item_collection_bytes(&base, &reader, &page, self_href.clone(), vec![]);
+        let value = render::item_collection(&base, &reader, &page, None, self_href, vec![]);
+        assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), value);
     }
-    let self_href = "http://gateway.example/search".to_string();
-    let bytes = render::item_collection_bytes(&base, &reader, &page, self_href.clone(), vec![]);
-    let value = render::item_collection(&base, &reader, &page, None, self_href, vec![]);
-    assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), value);
+    let h = snapshot.item("s2", "h").unwrap();
+    let base = links::Base("http://gateway.example".into());
+    let rels: Vec<Value> = render::item(&base, &reader, h)["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].clone())
+        .collect();
+    assert_eq!(
+        rels,
+        [
+            "self",
+            "parent",
+            "collection",
+            "root",
+            "members",
+            "predecessor-version"
+        ]
+    );
 }
