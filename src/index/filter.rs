@@ -55,10 +55,10 @@ pub fn matches(expr: &Expr, item: &IndexedItem) -> bool {
             if let Some(value) = item.member(head.as_ref()) {
                 json.entry(head.as_ref()).or_insert(value);
             }
-            if let Some(value) = item.properties.get(head.as_ref()) {
-                properties
-                    .entry(head.as_ref())
-                    .or_insert_with(|| value.clone());
+            if !properties.contains_key(head.as_ref())
+                && let Some(value) = item.property(head.as_ref())
+            {
+                properties.insert(head.to_string(), value);
             }
         }
         if !json.contains_key("properties") {
@@ -145,9 +145,9 @@ fn literal(name: &str, item: &IndexedItem) -> Option<Expr> {
             }
         }
     }
-    match item.properties.get(name) {
+    match item.property(name) {
         None | Some(Value::Null) => None,
-        Some(value) => scalar(value),
+        Some(value) => scalar(&value),
     }
 }
 
@@ -354,9 +354,9 @@ fn literal_instant(expr: &Expr) -> Option<DateTime<Utc>> {
 /// surely outside them (absent or null, or a readable instant out of bounds); a value this
 /// index cannot read is left to the exact evaluation.
 pub fn datetime_may_match(bounds: &Interval, item: &IndexedItem) -> bool {
-    match item.properties.get("datetime") {
+    match item.property("datetime") {
         None | Some(Value::Null) => false,
-        Some(Value::String(text)) => match instant(text) {
+        Some(Value::String(text)) => match instant(&text) {
             Ok(at) => bounds.overlaps(&Interval {
                 start: Some(at),
                 end: Some(at),

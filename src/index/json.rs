@@ -1,24 +1,46 @@
 //! An Item's JSON, serialized once when it is indexed and kept instead of a tree of
 //! `Value`s: split where its local asset hrefs go, so a response is assembled by copying
 //! bytes and writing only what depends on the request (the base URL and signature of
-//! each href, and the links), with the place of each top-level member noted so one can be
-//! read back without parsing the rest.
+//! each href, and the links), with the place of each top-level member and of each
+//! property noted so one can be read back without parsing the rest.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde_json::{Map, Value};
 
 /// The serialized Item without its closing `}`, where the hrefs go, and where each
-/// top-level member's value is.
+/// top-level member and each property is.
 #[derive(Debug)]
 pub struct ItemJson {
-    bytes: Vec<u8>,
-    parts: Vec<Part>,
-    /// Each top-level member: where its key starts, and its value's bytes.
-    members: Vec<(usize, Range<usize>)>,
+    bytes: Box<[u8]>,
+    parts: Box<[Part]>,
+    /// Each top-level member.
+    members: Box<[Span]>,
+    /// Each member of `properties`.
+    properties: Box<[Span]>,
     /// Whether each local href has its own [`Part::Href`]; when not (a property holds an
     /// href marker), the bytes are the Item as mapped and have to be rendered as a tree.
     spliced: bool,
+}
+
+/// Where one member of an object is in the bytes: its key (a JSON string) from `key` to
+/// `value - 1` (the `:`), its value from `value` to `end`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    key: u32,
+    value: u32,
+    end: u32,
+}
+
+impl Span {
+    fn key(self) -> Range<usize> {
+        self.key as usize..(self.value as usize).saturating_sub(1)
+    }
+
+    fn value(self) -> Range<usize> {
+        self.value as usize..self.end as usize
+    }
 }
 
 #[derive(Debug)]
@@ -52,7 +74,7 @@ impl ItemJson {
                 }
             }
         }
-        let (bytes, members) = write_members(item);
+        let written = Written::of(item);
         let paths: Vec<String> = originals
             .iter()
             .map(|href| format!("/{}", href.as_str().unwrap_or("").trim_start_matches('/')))
@@ -60,21 +82,12 @@ impl ItemJson {
         if let Some(assets) = item.get_mut("assets") {
             replace_markers(assets, |n| originals.get(n).cloned());
         }
-        match splice(&bytes, paths) {
-            Some(parts) => ItemJson {
-                bytes,
-                parts,
-                members,
-                spliced: true,
-            },
+        match splice(&written.bytes, paths) {
+            Some(parts) => written.into_json(parts, true),
             None => {
-                let (bytes, members) = write_members(item);
-                ItemJson {
-                    parts: vec![Part::Bytes(0..bytes.len())],
-                    bytes,
-                    members,
-                    spliced: false,
-                }
+                let written = Written::of(item);
+                let whole = vec![Part::Bytes(0..written.bytes.len())];
+                written.into_json(whole, false)
             }
         }
     }
@@ -92,11 +105,8 @@ impl ItemJson {
 
     /// One top-level member's value, read from the bytes; local hrefs as mapped.
     pub fn member(&self, name: &str) -> Option<Value> {
-        let (_, range) = self
-            .members
-            .iter()
-            .find(|(key, value)| self.key_is(*key..value.start - 1, name))?;
-        let value = serde_json::from_slice(&self.bytes[range.clone()]).ok()?;
+        let span = self.find(&self.members, name)?;
+        let value = serde_json::from_slice(&self.bytes[span.value()]).ok()?;
         Some(if name == "assets" {
             self.unmark(value)
         } else {
@@ -104,9 +114,29 @@ impl ItemJson {
         })
     }
 
+    /// One property's value, read from the bytes.
+    pub fn property(&self, name: &str) -> Option<Value> {
+        let span = self.find(&self.properties, name)?;
+        serde_json::from_slice(&self.bytes[span.value()]).ok()
+    }
+
+    /// Each property's name and its value's JSON text.
+    pub fn property_texts(&self) -> impl Iterator<Item = (Cow<'_, str>, &[u8])> {
+        self.properties.iter().filter_map(|span| {
+            let raw = &self.bytes[span.key()];
+            let name = match std::str::from_utf8(raw) {
+                Ok(text) if !text.contains('\\') && text.len() >= 2 => {
+                    Cow::Borrowed(&text[1..text.len() - 1])
+                }
+                _ => Cow::Owned(serde_json::from_slice::<String>(raw).ok()?),
+            };
+            Some((name, &self.bytes[span.value()]))
+        })
+    }
+
     /// The whole Item as mapped (local hrefs relative), read back from the bytes.
     pub fn to_map(&self) -> Map<String, Value> {
-        let mut text = self.bytes.clone();
+        let mut text = self.bytes.to_vec();
         text.push(b'}');
         match serde_json::from_slice::<Map<String, Value>>(&text) {
             Ok(mut item) => {
@@ -119,9 +149,17 @@ impl ItemJson {
         }
     }
 
+    /// The member of `spans` named `name`.
+    fn find(&self, spans: &[Span], name: &str) -> Option<Span> {
+        spans
+            .iter()
+            .copied()
+            .find(|span| self.key_is(span.key(), name))
+    }
+
     /// Whether the JSON string at `quoted` is `name`.
     fn key_is(&self, quoted: Range<usize>, name: &str) -> bool {
-        let raw = &self.bytes[quoted.clone()];
+        let raw = &self.bytes[quoted];
         if !raw.contains(&b'\\') {
             return raw.len() == name.len() + 2 && &raw[1..raw.len() - 1] == name.as_bytes();
         }
@@ -162,26 +200,74 @@ fn replace_markers(assets: &mut Value, original: impl Fn(usize) -> Option<Value>
     }
 }
 
-/// Writes an object member by member, without its closing `}`, noting where each key
-/// starts and where its value is.
-fn write_members(item: &Map<String, Value>) -> (Vec<u8>, Vec<(usize, Range<usize>)>) {
-    let mut bytes = Vec::with_capacity(2048);
-    let mut members = Vec::with_capacity(item.len());
-    bytes.push(b'{');
-    for (n, (key, value)) in item.iter().enumerate() {
-        if n > 0 {
-            bytes.push(b',');
-        }
-        let key_at = bytes.len();
-        let _ = serde_json::to_writer(&mut bytes, key);
-        bytes.push(b':');
-        let value_at = bytes.len();
-        let _ = serde_json::to_writer(&mut bytes, value);
-        members.push((key_at, value_at..bytes.len()));
+/// An Item written member by member (`properties` too), without its closing `}`.
+struct Written {
+    bytes: Vec<u8>,
+    members: Vec<Span>,
+    properties: Vec<Span>,
+}
+
+impl Written {
+    fn of(item: &Map<String, Value>) -> Written {
+        let mut written = Written {
+            bytes: Vec::with_capacity(2048),
+            members: Vec::with_capacity(item.len()),
+            properties: Vec::new(),
+        };
+        let mut members = std::mem::take(&mut written.members);
+        written.object(item, &mut members, true);
+        written.members = members;
+        written
     }
-    bytes.shrink_to_fit();
-    members.shrink_to_fit();
-    (bytes, members)
+
+    /// Writes `object` without its closing `}`, noting each member in `spans`; with
+    /// `top`, the members of `properties` too.
+    fn object(&mut self, object: &Map<String, Value>, spans: &mut Vec<Span>, top: bool) {
+        self.bytes.push(b'{');
+        for (n, (key, value)) in object.iter().enumerate() {
+            if n > 0 {
+                self.bytes.push(b',');
+            }
+            let key_at = self.bytes.len();
+            let _ = serde_json::to_writer(&mut self.bytes, key);
+            self.bytes.push(b':');
+            let value_at = self.bytes.len();
+            match value {
+                Value::Object(properties) if top && key == "properties" => {
+                    let mut inner = Vec::with_capacity(properties.len());
+                    self.object(properties, &mut inner, false);
+                    self.bytes.push(b'}');
+                    self.properties = inner;
+                }
+                _ => {
+                    let _ = serde_json::to_writer(&mut self.bytes, value);
+                }
+            }
+            spans.extend(span(key_at, value_at, self.bytes.len()));
+        }
+    }
+
+    /// The [`ItemJson`] of these bytes; no member can be looked up in an Item over 4 GiB.
+    fn into_json(self, parts: Vec<Part>, spliced: bool) -> ItemJson {
+        let fits = u32::try_from(self.bytes.len()).is_ok();
+        let spans = |spans: Vec<Span>| if fits { spans } else { Vec::new() };
+        ItemJson {
+            bytes: self.bytes.into_boxed_slice(),
+            parts: parts.into_boxed_slice(),
+            members: spans(self.members).into_boxed_slice(),
+            properties: spans(self.properties).into_boxed_slice(),
+            spliced,
+        }
+    }
+}
+
+/// A [`Span`], when its offsets fit.
+fn span(key: usize, value: usize, end: usize) -> Option<Span> {
+    Some(Span {
+        key: u32::try_from(key).ok()?,
+        value: u32::try_from(value).ok()?,
+        end: u32::try_from(end).ok()?,
+    })
 }
 
 /// The parts of `bytes` around the marker of each of `paths`; `None` when a marker is
@@ -314,6 +400,31 @@ mod tests {
         assert_eq!(json.member("id"), Some(json!("i")));
         assert_eq!(json.member("nope"), None);
         assert_eq!(json.member("ty"), None);
+        assert_eq!(json.member("properties"), Some(item["properties"].clone()));
+        assert_eq!(json.property("n"), Some(json!(3)));
+        assert_eq!(json.property("t"), Some(json!("x")));
+        assert_eq!(json.property("type"), None);
+        let texts: Vec<(String, String)> = json
+            .property_texts()
+            .map(|(name, text)| (name.into_owned(), String::from_utf8_lossy(text).into()))
+            .collect();
+        assert_eq!(
+            texts,
+            [("n".into(), "3".into()), ("t".into(), "\"x\"".into())]
+        );
+    }
+
+    #[test]
+    fn properties_with_escaped_names_are_found() {
+        let item = object(json!({
+            "id": "i", "properties": {"a\"b": [1, {"c": null}], "ü\\": true}
+        }));
+        let json = ItemJson::new(&mut item.clone());
+        assert_eq!(json.property("a\"b"), Some(json!([1, {"c": null}])));
+        assert_eq!(json.property("ü\\"), Some(json!(true)));
+        let names: Vec<String> = json.property_texts().map(|(n, _)| n.into_owned()).collect();
+        assert_eq!(names, ["a\"b", "ü\\"]);
+        assert_eq!(json.to_map(), item);
     }
 
     #[test]

@@ -45,9 +45,6 @@ pub struct IndexedItem {
     pub collection: String,
     /// Item id, unique in its collection.
     pub id: String,
-    /// Its `properties` (empty when it has none): what CQL2, `q`, `sortby` and the
-    /// queryables read.
-    pub properties: Map<String, Value>,
     /// Its bbox, from `bbox` or else from its geometry; `None` when it has neither.
     pub bbox: Option<Bbox>,
     /// Its geometry; `None` when null or unreadable.
@@ -85,35 +82,32 @@ impl IndexedItem {
             .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
             .and_then(|values| Bbox::from_values(&values).ok())
             .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
+        let time = item
+            .get("properties")
+            .and_then(Value::as_object)
+            .and_then(Interval::of_item);
         let json = json::ItemJson::new(&mut item);
-        let properties = match item.remove("properties") {
-            Some(Value::Object(properties)) => properties,
-            _ => Map::new(),
-        };
-        let time = Interval::of_item(&properties);
+        // What is kept is copied rather than moved: its allocations then sit with the
+        // Item's other long-lived ones (see [`IndexedItem::many`]), not among the
+        // mapping's short-lived ones, whose pages can then be given back.
         IndexedItem {
-            collection,
-            id,
-            properties,
+            collection: collection.as_str().to_owned(),
+            id: id.as_str().to_owned(),
             bbox,
             geometry,
             time,
-            links: links.into_boxed_slice(),
-            assets: assets.into_iter().collect(),
+            links: links.iter().cloned().collect(),
+            assets: assets.iter().map(|(k, b)| (k.clone(), b.clone())).collect(),
             json,
         }
     }
 
-    /// Indexes many mapped Items, on every core.
+    /// Indexes many mapped Items, on every core, on threads of their own: the
+    /// allocator gives a new thread its own heap, so what the Items keep is not
+    /// scattered among the pages of the crawl's and mapping's short-lived values.
     pub fn many(items: Vec<MappedItem>) -> Vec<Arc<IndexedItem>> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if threads < 2 || items.len() < 1024 {
-            return items
-                .into_iter()
-                .map(|item| Arc::new(IndexedItem::new(item)))
-                .collect();
-        }
-        let per_thread = items.len().div_ceil(threads);
+        let per_thread = items.len().div_ceil(threads).max(1);
         let mut chunks = Vec::with_capacity(threads);
         let mut rest = items;
         while rest.len() > per_thread {
@@ -148,10 +142,20 @@ impl IndexedItem {
     /// A top-level member of the Item JSON (`id` and `collection` included); `None`
     /// when it has none.
     pub fn member(&self, name: &str) -> Option<Value> {
-        match name {
-            "properties" => Some(Value::Object(self.properties.clone())),
-            _ => self.json.member(name),
-        }
+        self.json.member(name)
+    }
+
+    /// One of its properties; `None` when it has none of that name.
+    pub fn property(&self, name: &str) -> Option<Value> {
+        self.json.property(name)
+    }
+
+    /// Those of its properties named in `names`.
+    pub fn properties_named(&self, names: &[&str]) -> Map<String, Value> {
+        names
+            .iter()
+            .filter_map(|name| Some((name.to_string(), self.property(name)?)))
+            .collect()
     }
 
     /// The whole Item JSON (with `collection`, without `links`), local hrefs relative.

@@ -39,13 +39,13 @@ impl Queryables {
             .map(|c| (c.id.as_str(), Seen::new()))
             .collect();
         for item in items {
-            for (name, value) in &item.properties {
-                let Some(kind) = json_type(value) else {
+            for (name, text) in item.json().property_texts() {
+                let Some(kind) = json_type(text) else {
                     continue;
                 };
-                global.entry(name.clone()).or_default().insert(kind);
+                note(&mut global, &name, kind);
                 if let Some(seen) = per.get_mut(item.collection.as_str()) {
-                    seen.entry(name.clone()).or_default().insert(kind);
+                    note(seen, &name, kind);
                 }
             }
         }
@@ -88,17 +88,31 @@ impl Queryables {
     }
 }
 
-/// The JSON Schema type of a value; `None` for null.
-fn json_type(value: &Value) -> Option<&'static str> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+/// The JSON Schema type of a value, from its JSON text; `None` for null.
+fn json_type(text: &[u8]) -> Option<&'static str> {
+    Some(match text.first()? {
+        b'n' => return None,
+        b't' | b'f' => "boolean",
+        b'"' => "string",
+        b'[' => "array",
+        b'{' => "object",
+        _ => match serde_json::from_slice::<serde_json::Number>(text).ok()? {
+            n if n.is_i64() || n.is_u64() => "integer",
+            _ => "number",
+        },
     })
+}
+
+/// Notes that property `name` was seen holding a value of `kind`.
+fn note(seen: &mut Seen, name: &str, kind: &'static str) {
+    match seen.get_mut(name) {
+        Some(kinds) => {
+            kinds.insert(kind);
+        }
+        None => {
+            seen.insert(name.to_owned(), BTreeSet::from([kind]));
+        }
+    }
 }
 
 /// A draft 2019-09 schema: `id`, `collection`, `geometry`, the date-times, then every other

@@ -87,7 +87,7 @@ impl Search {
             return false;
         }
         if let Some(terms) = &self.q
-            && !text::matches(terms, &item.id, &item.properties)
+            && !text::matches(terms, &item.id, &item.properties_named(text::FIELDS))
         {
             return false;
         }
@@ -586,22 +586,29 @@ mod tests {
         panic!("paging does not end")
     }
 
-    fn props(item: &IndexedItem) -> &serde_json::Map<String, Value> {
-        &item.properties
+    /// The Item's properties, read back from its JSON as a whole.
+    fn props(item: &IndexedItem) -> serde_json::Map<String, Value> {
+        match item.member("properties") {
+            Some(Value::Object(properties)) => properties,
+            _ => serde_json::Map::new(),
+        }
     }
 
     fn number(item: &IndexedItem, key: &str) -> Option<f64> {
         props(item).get(key).and_then(Value::as_f64)
     }
 
-    fn string<'a>(item: &'a IndexedItem, key: &str) -> Option<&'a str> {
-        props(item).get(key).and_then(Value::as_str)
+    fn string(item: &IndexedItem, key: &str) -> Option<String> {
+        props(item)
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// A date-time property, read by chrono directly.
     fn when(item: &IndexedItem, key: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         string(item, key)
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| t.to_utc())
     }
 
@@ -664,12 +671,12 @@ mod tests {
                 with(cql_text("properties.gsd >= 30 AND platform <> 'landsat-8'")),
                 Box::new(|i| {
                     number(i, "gsd").is_some_and(|g| g >= 30.0)
-                        && string(i, "platform") != Some("landsat-8")
+                        && string(i, "platform").as_deref() != Some("landsat-8")
                 }),
             ),
             (
                 with(cql_text("NOT (platform = 'landsat-8')")),
-                Box::new(|i| string(i, "platform") != Some("landsat-8")),
+                Box::new(|i| string(i, "platform").as_deref() != Some("landsat-8")),
             ),
             (
                 with(cql_text("gsd IS NULL")),
@@ -677,15 +684,15 @@ mod tests {
             ),
             (
                 with(cql_text("platform LIKE 'sentinel%'")),
-                Box::new(|i| string(i, "platform") == Some("sentinel-2a")),
+                Box::new(|i| string(i, "platform").as_deref() == Some("sentinel-2a")),
             ),
             (
                 with(cql_text("CASEI(platform) = casei('SENTINEL-2B')")),
-                Box::new(|i| string(i, "platform") == Some("Sentinel-2B")),
+                Box::new(|i| string(i, "platform").as_deref() == Some("Sentinel-2B")),
             ),
             (
                 with(cql_text("platform IN ('landsat-8', 'nope')")),
-                Box::new(|i| string(i, "platform") == Some("landsat-8")),
+                Box::new(|i| string(i, "platform").as_deref() == Some("landsat-8")),
             ),
             (
                 with(cql_text("eo:cloud_cover BETWEEN 20 AND 40")),
@@ -880,7 +887,9 @@ mod tests {
                 .items
                 .iter()
                 .map(Arc::as_ref)
-                .filter(|i| filter.is_none() || string(i, "platform") != Some("landsat-8"))
+                .filter(|i| {
+                    filter.is_none() || string(i, "platform").as_deref() != Some("landsat-8")
+                })
                 .collect();
             expected.sort_by(|a, b| {
                 if sortby.len() == 1 {

@@ -17,9 +17,7 @@ pub fn value_of(item: &IndexedItem, field: &str) -> Value {
         "id" => Value::String(item.id.clone()),
         "collection" => Value::String(item.collection.clone()),
         _ => item
-            .properties
-            .get(field)
-            .cloned()
+            .property(field)
             .or_else(|| item.member(field))
             .unwrap_or(Value::Null),
     }

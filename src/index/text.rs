@@ -3,6 +3,9 @@
 
 use serde_json::{Map, Value};
 
+/// The members of an Item's properties or a Collection that [`matches`] reads.
+pub const FIELDS: &[&str] = &["title", "description", "keywords"];
+
 /// Whether any term occurs, ignoring case, in `id` or in the `title`, `description` or
 /// `keywords` of `fields` (an Item's properties or a Collection). Blank terms are ignored;
 /// no term at all matches everything.
