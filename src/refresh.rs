@@ -241,14 +241,7 @@ impl Refresher {
         let snapshot =
             tokio::task::spawn_blocking(move || Snapshot::build(collections, items)).await;
         match snapshot {
-            Ok(snapshot) => {
-                let replaced = self.snapshot.swap(Arc::new(snapshot));
-                let _ = tokio::task::spawn_blocking(move || {
-                    drop(replaced);
-                    release_freed_memory();
-                })
-                .await;
-            }
+            Ok(snapshot) => self.snapshot.store(Arc::new(snapshot)),
             Err(error) => warn!(%error, "building the snapshot failed; keeping the last one"),
         }
     }
@@ -272,18 +265,6 @@ impl Refresher {
             }
         }
         (collections, items)
-    }
-}
-
-/// Hands the memory freed after a crawl (configs parsed, Items mapped, the snapshot
-/// replaced) back to the system. glibc's allocator keeps freed pages of its arenas
-/// resident otherwise, so the process would stay at its peak of the crawl.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only returns unused pages of the allocator's own heaps to the
-    // kernel; it touches no memory in use and is safe to call from any thread.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
 
