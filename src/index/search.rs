@@ -58,6 +58,16 @@ pub struct Page<'a> {
 }
 
 impl Search {
+    /// Whether every candidate position matches: nothing but the bbox narrows the search.
+    fn matches_every_candidate(&self) -> bool {
+        self.ids.is_none()
+            && self.collections.is_none()
+            && self.datetime.is_none()
+            && self.filter.is_none()
+            && self.q.is_none()
+            && self.intersects.is_none()
+    }
+
     /// Whether an Item passes every non-positional filter and the exact checks, cheapest
     /// first: ids, collections, time, the `datetime` bounds of the filter, free text, the
     /// exact geometry, then the CQL2 filter itself.
@@ -132,22 +142,64 @@ impl Snapshot {
                 .map(|c| c.iter().map(String::as_str).collect()),
             datetime_bounds: search.filter.as_ref().and_then(filter::datetime_bounds),
         };
-        let matching: Vec<&IndexedItem> = self
-            .candidates(search, sets.collections.as_ref())
-            .into_iter()
-            .filter_map(|position| self.items.get(position).map(Arc::as_ref))
-            .filter(|item| search.matches(item, &sets))
-            .collect();
-        let number_matched = matching.len();
-        if search.sortby.is_empty() {
-            default_page(matching, search)
-        } else {
-            sorted_page(matching, search)
+        let candidates = self.candidates(search, sets.collections.as_ref());
+        if !search.sortby.is_empty() {
+            let matching: Vec<&IndexedItem> = candidates
+                .into_iter()
+                .filter_map(|position| self.items.get(position).map(Arc::as_ref))
+                .filter(|item| search.matches(item, &sets))
+                .collect();
+            let number_matched = matching.len();
+            return sorted_page(matching, search).with_count(number_matched);
         }
-        .with_count(number_matched)
+        // In (collection, id) order, which is the order of positions: count every match,
+        // keep the first `limit + 1` after the token, without sorting them all.
+        let start = search.token.as_ref().map_or(0, |token| {
+            self.items.partition_point(|item| {
+                item.key() <= (token.collection.as_str(), token.id.as_str())
+            })
+        });
+        let every_candidate_matches = search.matches_every_candidate();
+        let mut number_matched = 0;
+        let mut after: Vec<usize> = Vec::new();
+        for position in candidates {
+            let Some(item) = self.items.get(position) else {
+                continue;
+            };
+            if every_candidate_matches || search.matches(item, &sets) {
+                number_matched += 1;
+                if position >= start {
+                    after.push(position);
+                }
+            }
+        }
+        if after.len() > search.limit + 1 {
+            after.select_nth_unstable(search.limit);
+            after.truncate(search.limit + 1);
+        }
+        after.sort_unstable();
+        let more = after.len() > search.limit;
+        after.truncate(search.limit);
+        let items: Vec<&IndexedItem> = after
+            .iter()
+            .filter_map(|&position| self.items.get(position).map(Arc::as_ref))
+            .collect();
+        let next = match items.last() {
+            Some(last) if more => Some(PageToken {
+                collection: last.collection.clone(),
+                id: last.id.clone(),
+                sort: Vec::new(),
+            }),
+            _ => None,
+        };
+        Page {
+            items,
+            number_matched,
+            next,
+        }
     }
 
-    /// Positions worth checking, ascending: from the R-tree when the search or its filter
+    /// Positions worth checking, each once, in no particular order: from the R-tree when the search or its filter
     /// is spatial, else the ranges of the requested collections, else everything.
     fn candidates(&self, search: &Search, collections: Option<&BTreeSet<&str>>) -> Vec<usize> {
         let mut boxes: Vec<Bbox> = search.bbox.into_iter().collect();
@@ -184,29 +236,6 @@ impl Page<'_> {
             number_matched,
             ..self
         }
-    }
-}
-
-/// The page after the token of matching Items already in (collection, id) order.
-fn default_page<'a>(matching: Vec<&'a IndexedItem>, search: &Search) -> Page<'a> {
-    let start = search.token.as_ref().map_or(0, |token| {
-        matching
-            .partition_point(|item| item.key() <= (token.collection.as_str(), token.id.as_str()))
-    });
-    let rest = matching.get(start..).unwrap_or_default();
-    let items: Vec<&IndexedItem> = rest.iter().take(search.limit).copied().collect();
-    let next = match items.last() {
-        Some(last) if rest.len() > items.len() => Some(PageToken {
-            collection: last.collection.clone(),
-            id: last.id.clone(),
-            sort: Vec::new(),
-        }),
-        _ => None,
-    };
-    Page {
-        items,
-        number_matched: 0,
-        next,
     }
 }
 
