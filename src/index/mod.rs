@@ -197,6 +197,8 @@ pub struct Snapshot {
     items: Vec<Arc<IndexedItem>>,
     /// R-tree over the Items' bboxes.
     spatial: SpatialIndex,
+    /// Each Item's time range by position: read by searches without touching the Item.
+    times: Vec<Option<Interval>>,
     /// Queryables documents, derived from the Items' properties.
     queryables: Queryables,
     /// The (source, repository) pairs each collection's Items' blobs come from.
@@ -215,6 +217,7 @@ impl Snapshot {
         let mut items: Vec<Arc<IndexedItem>> = items.into_iter().map(Into::into).collect();
         items.sort_by(|a, b| a.key().cmp(&b.key()));
         items.dedup_by(|later, first| later.key() == first.key());
+        let times = items.iter().map(|item| item.time).collect();
         let spatial = SpatialIndex::build(
             items
                 .iter()
@@ -238,6 +241,7 @@ impl Snapshot {
             collections,
             items,
             spatial,
+            times,
             queryables,
             repositories,
         }

@@ -58,11 +58,11 @@ pub struct Page<'a> {
 }
 
 impl Search {
-    /// Whether every candidate position matches: nothing but the bbox narrows the search.
-    fn matches_every_candidate(&self) -> bool {
+    /// Whether every candidate position in time matches: nothing but the bbox and
+    /// `datetime` narrow the search.
+    fn matches_every_candidate_in_time(&self) -> bool {
         self.ids.is_none()
             && self.collections.is_none()
-            && self.datetime.is_none()
             && self.filter.is_none()
             && self.q.is_none()
             && self.intersects.is_none()
@@ -159,14 +159,20 @@ impl Snapshot {
                 item.key() <= (token.collection.as_str(), token.id.as_str())
             })
         });
-        let every_candidate_matches = search.matches_every_candidate();
+        let every_candidate_in_time_matches = search.matches_every_candidate_in_time();
         let mut number_matched = 0;
         let mut after: Vec<usize> = Vec::new();
         for position in candidates {
-            let Some(item) = self.items.get(position) else {
+            let (Some(item), Some(time)) = (self.items.get(position), self.times.get(position))
+            else {
                 continue;
             };
-            if every_candidate_matches || search.matches(item, &sets) {
+            if let Some(query) = &search.datetime
+                && !time.is_some_and(|time| time.overlaps(query))
+            {
+                continue;
+            }
+            if every_candidate_in_time_matches || search.matches(item, &sets) {
                 number_matched += 1;
                 if position >= start {
                     after.push(position);
