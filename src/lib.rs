@@ -20,6 +20,7 @@ pub mod index;
 pub mod mapping;
 pub mod members;
 pub mod metrics;
+pub mod parallel;
 pub mod refresh;
 pub mod serve;
 pub mod source;

@@ -106,32 +106,7 @@ impl IndexedItem {
     /// allocator gives a new thread its own heap, so what the Items keep is not
     /// scattered among the pages of the crawl's and mapping's short-lived values.
     pub fn many(items: Vec<MappedItem>) -> Vec<Arc<IndexedItem>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let per_thread = items.len().div_ceil(threads).max(1);
-        let mut chunks = Vec::with_capacity(threads);
-        let mut rest = items;
-        while rest.len() > per_thread {
-            let tail = rest.split_off(per_thread);
-            chunks.push(std::mem::replace(&mut rest, tail));
-        }
-        chunks.push(rest);
-        std::thread::scope(|scope| {
-            let running: Vec<_> = chunks
-                .into_iter()
-                .map(|chunk| {
-                    scope.spawn(move || {
-                        chunk
-                            .into_iter()
-                            .map(|item| Arc::new(IndexedItem::new(item)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            running
-                .into_iter()
-                .flat_map(|thread| thread.join().unwrap_or_default())
-                .collect()
-        })
+        crate::parallel::map(items, |item| Arc::new(IndexedItem::new(item)))
     }
 
     /// Its JSON, serialized once: copied into responses as it is.

@@ -176,8 +176,9 @@ pub fn map_repository(
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut configs = Vec::new();
     let mut errors = Vec::new();
-    for artifact in &ordered {
-        match map_artifact(artifact, options) {
+    let results = crate::parallel::map(ordered.clone(), |a| map_artifact(a, options));
+    for (artifact, result) in ordered.iter().zip(results) {
+        match result {
             Ok(Mapped {
                 drafts: mapped,
                 config_fields,
@@ -211,13 +212,15 @@ pub fn map_repository(
     let collection = collection::build(&collection_id, repository, &ordered, &configs, &extent);
     let versions = versions::versions_of(&drafts);
     let mut used = HashSet::with_capacity(drafts.len());
-    let mut items: Vec<MappedItem> = drafts
+    let named: Vec<(Draft, String)> = drafts
         .into_iter()
         .map(|draft| {
             let id = unique_id(&draft, &mut used);
-            draft.finish(&collection_id, id)
+            (draft, id)
         })
         .collect();
+    let mut items: Vec<MappedItem> =
+        crate::parallel::map(named, |(draft, id)| draft.finish(&collection_id, id));
     versions::apply(&mut items, &versions);
     MappedRepository {
         collection,
