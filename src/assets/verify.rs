@@ -294,20 +294,8 @@ mod tests {
     /// Runs `sent`, cut in chunks of `chunk` bytes, through the check for a blob of
     /// `content`; returns the bytes passed and whether the stream ended with an error.
     async fn run_large(sent: &[u8], chunk: usize, content: &[u8]) -> (Vec<u8>, bool) {
-        let mut s = Verified::new(
-            stream::iter(chunked(sent, chunk)).boxed(),
-            &sha256_digest(content),
-            content.len() as u64,
-        );
-        let mut out = Vec::new();
-        let mut failed = false;
-        while let Some(item) = s.next().await {
-            match item {
-                Ok(b) => out.extend_from_slice(&b),
-                Err(_) => failed = true,
-            }
-        }
-        (out, failed)
+        let chunks: Vec<&[u8]> = sent.chunks(chunk).collect();
+        run(&chunks, content).await
     }
 
     #[tokio::test]
