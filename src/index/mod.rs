@@ -1,8 +1,8 @@
 //! The immutable, searchable snapshot of mapped Collections and Items. No I/O, no HTTP.
 //!
-//! [`Snapshot::build`] sorts and indexes once per crawl: Items by (collection, id), an
-//! R-tree over their bboxes ([`spatial`]), their time ranges ([`temporal`]) and their
-//! geometries ([`geometry`]). [`search`] answers item searches page by page, with
+//! [`Snapshot::build`] sorts and indexes once per crawl: Items by (collection, id), a
+//! packed R-tree over their bboxes ([`spatial`]) and time ranges ([`temporal`]) that
+//! counts without visiting ([`spacetime`]), and their geometries ([`geometry`]). [`search`] answers item searches page by page, with
 //! [`token`]s that survive snapshot swaps: CQL2 [`filter`]s (their spatial and temporal
 //! bounds pushed down), free [`text`], [`sort`] keys. [`queryables`] are derived once per
 //! build; [`collections`] answers collection search; [`json`] keeps each Item as its
@@ -15,6 +15,7 @@ pub mod json;
 pub mod queryables;
 pub mod search;
 pub mod sort;
+pub mod spacetime;
 pub mod spatial;
 pub mod temporal;
 pub mod text;
@@ -34,7 +35,7 @@ use serde_json::{Map, Value};
 
 use crate::mapping::{BlobRef, ItemLink, MappedCollection, MappedItem};
 use queryables::Queryables;
-use spatial::SpatialIndex;
+use spacetime::SpaceTimeIndex;
 
 /// One indexed Item: its JSON serialized once, the parts searches read, and the blobs
 /// behind its assets. Shared (never copied) between the refresher, which keeps it for
@@ -170,10 +171,8 @@ pub struct Snapshot {
     collections: Vec<MappedCollection>,
     /// Items, sorted by (collection, id), unique.
     items: Vec<Arc<IndexedItem>>,
-    /// R-tree over the Items' bboxes.
-    spatial: SpatialIndex,
-    /// Each Item's time range by position: read by searches without touching the Item.
-    times: Vec<Option<Interval>>,
+    /// Each Item's bbox and time range by position, and the tree over them.
+    space_time: SpaceTimeIndex,
     /// Queryables documents, derived from the Items' properties.
     queryables: Queryables,
     /// The (source, repository) pairs each collection's Items' blobs come from.
@@ -192,13 +191,7 @@ impl Snapshot {
         let mut items: Vec<Arc<IndexedItem>> = items.into_iter().map(Into::into).collect();
         items.sort_by(|a, b| a.key().cmp(&b.key()));
         items.dedup_by(|later, first| later.key() == first.key());
-        let times = items.iter().map(|item| item.time).collect();
-        let spatial = SpatialIndex::build(
-            items
-                .iter()
-                .enumerate()
-                .filter_map(|(position, item)| Some((position, item.bbox?))),
-        );
+        let space_time = SpaceTimeIndex::build(items.iter().map(|item| (item.bbox, item.time)));
         let queryables = Queryables::build(&collections, &items);
         let mut repositories: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for item in &items {
@@ -215,8 +208,7 @@ impl Snapshot {
         Snapshot {
             collections,
             items,
-            spatial,
-            times,
+            space_time,
             queryables,
             repositories,
         }

@@ -2,12 +2,14 @@
 //! CQL2, free text), a stable (collection, id) or `sortby` order, keyset paging.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::sync::Arc;
 
 use geo::{Geometry, Intersects};
 use serde_json::Value;
 
 use super::sort::{self, SortPosition};
+use super::spacetime::Window;
 use super::{Bbox, IndexedItem, Interval, PageToken, Snapshot, filter, text};
 
 /// A validated search; every filter given must match (logical AND).
@@ -58,16 +60,6 @@ pub struct Page<'a> {
 }
 
 impl Search {
-    /// Whether every candidate position in time matches: nothing but the bbox and
-    /// `datetime` narrow the search.
-    fn matches_every_candidate_in_time(&self) -> bool {
-        self.ids.is_none()
-            && self.collections.is_none()
-            && self.filter.is_none()
-            && self.q.is_none()
-            && self.intersects.is_none()
-    }
-
     /// Whether an Item passes every non-positional filter and the exact checks, cheapest
     /// first: ids, collections, time, the `datetime` bounds of the filter, free text, the
     /// exact geometry, then the CQL2 filter itself.
@@ -142,6 +134,11 @@ impl Snapshot {
                 .map(|c| c.iter().map(String::as_str).collect()),
             datetime_bounds: search.filter.as_ref().and_then(filter::datetime_bounds),
         };
+        if search.sortby.is_empty()
+            && let Some(page) = self.positional_page(search, sets.collections.as_ref())
+        {
+            return page;
+        }
         let candidates = self.candidates(search, sets.collections.as_ref());
         if !search.sortby.is_empty() {
             let matching: Vec<&IndexedItem> = candidates
@@ -154,39 +151,148 @@ impl Snapshot {
         }
         // In (collection, id) order, which is the order of positions: count every match,
         // keep the first `limit + 1` after the token, without sorting them all.
-        let start = search.token.as_ref().map_or(0, |token| {
-            self.items.partition_point(|item| {
-                item.key() <= (token.collection.as_str(), token.id.as_str())
-            })
-        });
-        let every_candidate_in_time_matches = search.matches_every_candidate_in_time();
+        let start = self.start_after(search.token.as_ref());
         let mut number_matched = 0;
         let mut after: Vec<usize> = Vec::new();
         for position in candidates {
-            let (Some(item), Some(time)) = (self.items.get(position), self.times.get(position))
-            else {
+            let Some(item) = self.items.get(position) else {
                 continue;
             };
-            if let Some(query) = &search.datetime
-                && !time.is_some_and(|time| time.overlaps(query))
-            {
-                continue;
-            }
-            if every_candidate_in_time_matches || search.matches(item, &sets) {
+            if search.matches(item, &sets) {
                 number_matched += 1;
                 if position >= start {
                     after.push(position);
                 }
             }
         }
-        if after.len() > search.limit + 1 {
-            after.select_nth_unstable(search.limit);
-            after.truncate(search.limit + 1);
+        self.page_at(smallest(after, search.limit), search.limit, number_matched)
+    }
+
+    /// The page of a search that nothing but collections, a bbox and `datetime` narrow,
+    /// in (collection, id) order: counted and found through the space-time index without
+    /// reading any Item. `None` when the search needs more.
+    fn positional_page(
+        &self,
+        search: &Search,
+        collections: Option<&BTreeSet<&str>>,
+    ) -> Option<Page<'_>> {
+        if search.ids.is_some()
+            || search.filter.is_some()
+            || search.q.is_some()
+            || search.intersects.is_some()
+        {
+            return None;
         }
-        after.sort_unstable();
-        let more = after.len() > search.limit;
-        after.truncate(search.limit);
-        let items: Vec<&IndexedItem> = after
+        let window = Window::new(search.bbox.as_ref(), search.datetime.as_ref())?;
+        let start = self.start_after(search.token.as_ref());
+        // Ascending and disjoint: collections are ordered as their Items are.
+        let ranges: Vec<Range<usize>> = match collections {
+            Some(collections) => collections
+                .iter()
+                .map(|c| self.collection_range(c))
+                .collect(),
+            None => std::iter::once(0..self.items.len()).collect(),
+        };
+        // Collections holding every Item narrow nothing.
+        let restricted = ranges.iter().map(Range::len).sum::<usize>() < self.items.len();
+        let (number_matched, positions) = if window.is_everything() {
+            let positions = ranges
+                .iter()
+                .flat_map(|range| range.start.max(start)..range.end)
+                .take(search.limit.saturating_add(1))
+                .collect();
+            (ranges.iter().map(Range::len).sum(), positions)
+        } else if !restricted && window.has_area() {
+            let count = self.space_time.count(&window);
+            (
+                count,
+                self.first_in_window(&window, count, start, search.limit),
+            )
+        } else {
+            let mut count = 0;
+            let mut after = Vec::new();
+            let mut take = |position: usize| {
+                count += 1;
+                if position >= start {
+                    after.push(position);
+                }
+            };
+            if window.has_area() {
+                self.space_time.visit(&window, |position| {
+                    if ranges.iter().any(|range| range.contains(&position)) {
+                        take(position);
+                    }
+                });
+            } else {
+                for position in ranges.iter().cloned().flatten() {
+                    if self.space_time.contains(position, &window) {
+                        take(position);
+                    }
+                }
+            }
+            (count, smallest(after, search.limit))
+        };
+        Some(self.page_at(positions, search.limit, number_matched))
+    }
+
+    /// The first `limit + 1` positions from `start` in a window holding `count` Items.
+    /// When matches are dense, scanning positions in order finds them after about
+    /// `(limit + 1) · items / count` positions; otherwise, or when the scan runs long
+    /// (matches bunched after `start`), every match is visited through the tree.
+    fn first_in_window(
+        &self,
+        window: &Window,
+        count: usize,
+        start: usize,
+        limit: usize,
+    ) -> Vec<usize> {
+        let wanted = limit.saturating_add(1);
+        if count == 0 {
+            return Vec::new();
+        }
+        let budget = wanted
+            .saturating_mul(self.items.len())
+            .div_ceil(count)
+            .saturating_mul(4);
+        if budget < count {
+            let mut found = Vec::with_capacity(wanted);
+            let end = start.saturating_add(budget).min(self.items.len());
+            for position in start..end {
+                if self.space_time.contains(position, window) {
+                    found.push(position);
+                    if found.len() == wanted {
+                        return found;
+                    }
+                }
+            }
+            if end == self.items.len() {
+                return found;
+            }
+        }
+        let mut after = Vec::new();
+        self.space_time.visit(window, |position| {
+            if position >= start {
+                after.push(position);
+            }
+        });
+        smallest(after, limit)
+    }
+
+    /// The position of the first Item after a token's (collection, id); 0 without one.
+    fn start_after(&self, token: Option<&PageToken>) -> usize {
+        token.map_or(0, |token| {
+            self.items.partition_point(|item| {
+                item.key() <= (token.collection.as_str(), token.id.as_str())
+            })
+        })
+    }
+
+    /// The page of the first `limit` of `positions` (ascending, at most one more than
+    /// `limit`), with a token when there is one more.
+    fn page_at(&self, mut positions: Vec<usize>, limit: usize, number_matched: usize) -> Page<'_> {
+        let more = positions.len() > limit;
+        positions.truncate(limit);
+        let items: Vec<&IndexedItem> = positions
             .iter()
             .filter_map(|&position| self.items.get(position).map(Arc::as_ref))
             .collect();
@@ -226,13 +332,24 @@ impl Snapshot {
                 None => (0..self.items.len()).collect(),
             };
         };
-        let mut positions = self.spatial.candidates(&first);
+        let mut positions = self.space_time.candidates(&first);
         for bbox in boxes {
-            let within: BTreeSet<usize> = self.spatial.candidates(&bbox).into_iter().collect();
+            let within: BTreeSet<usize> = self.space_time.candidates(&bbox).into_iter().collect();
             positions.retain(|p| within.contains(p));
         }
         positions
     }
+}
+
+/// The `limit + 1` smallest positions, ascending.
+fn smallest(mut positions: Vec<usize>, limit: usize) -> Vec<usize> {
+    let wanted = limit.saturating_add(1);
+    if positions.len() > wanted {
+        positions.select_nth_unstable(limit);
+        positions.truncate(wanted);
+    }
+    positions.sort_unstable();
+    positions
 }
 
 impl Page<'_> {
@@ -335,11 +452,11 @@ mod tests {
         format!("2020-01-{:02}T00:00:00Z", day + 1)
     }
 
-    /// A few hundred Items: some without geometry, some crossing the antimeridian, some
+    /// `count` Items: some without geometry, some crossing the antimeridian, some
     /// with a time range, some with no time.
-    fn generated() -> Vec<MappedItem> {
+    fn generated(count: usize) -> Vec<MappedItem> {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        (0..400)
+        (0..count)
             .map(|n| {
                 let collection = format!("c{}", rng.below(4));
                 let (west, south) = (rng.range(-180.0, 175.0), rng.range(-90.0, 80.0));
@@ -460,7 +577,7 @@ mod tests {
 
     #[test]
     fn matches_brute_force_on_generated_items() {
-        let snapshot = Snapshot::build(Vec::new(), generated());
+        let snapshot = Snapshot::build(Vec::new(), generated(400));
         let triangle = crate::index::geometry::from_geojson(&json!({"type": "Polygon",
             "coordinates": [[[-60, -40], [60, -40], [0, 50], [-60, -40]]]}))
         .unwrap();
@@ -526,6 +643,115 @@ mod tests {
                 assert_eq!(pages, expected.len().div_ceil(limit).max(1), "search {n}");
             }
         }
+    }
+
+    /// The Items after `token` by brute force, in order, and the count of all matches.
+    fn expected_after<'a>(snapshot: &'a Snapshot, search: &Search) -> (Vec<&'a str>, usize) {
+        let all: BTreeSet<&str> = brute_force(snapshot, search).into_iter().collect();
+        let after = snapshot
+            .items
+            .iter()
+            .filter(|item| {
+                search
+                    .token
+                    .as_ref()
+                    .is_none_or(|token| item.key() > (token.collection.as_str(), token.id.as_str()))
+            })
+            .map(|item| item.id.as_str())
+            .filter(|id| all.contains(id))
+            .collect();
+        (after, all.len())
+    }
+
+    #[test]
+    fn windows_counted_through_the_tree_page_as_a_check_one_by_one_does() {
+        let snapshot = Snapshot::build(Vec::new(), generated(6_000));
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        let times = [
+            None,
+            interval("2020-01-03T00:00:00Z/2020-01-09T00:00:00Z"),
+            interval("../2020-01-02T00:00:00Z"),
+            interval("../.."),
+        ];
+        let every = ["c0", "c1", "c2", "c3"].map(String::from).to_vec();
+        let collections = [
+            None,
+            Some(vec!["c1".to_owned()]),
+            Some(vec!["c3".into(), "c0".into()]),
+            Some(every),
+        ];
+        for round in 0..256 {
+            let side = [2.0, 30.0, 120.0, 400.0][round % 4];
+            let (west, south) = (rng.range(-180.0, 180.0), rng.range(-90.0, 90.0));
+            let area = [
+                west,
+                south,
+                (west + side).min(180.0),
+                (south + side).min(90.0),
+            ];
+            let mut search = Search {
+                bbox: (round % 7 != 0).then(|| bbox(area)).flatten(),
+                datetime: times[(round / 4) % 4],
+                collections: collections[(round / 16) % 4].clone(),
+                limit: [1, 3, 10, 50][(round / 64) % 4],
+                ..Default::default()
+            };
+            if round % 5 == 0 {
+                // Start after some Item, as the next page would.
+                let at = snapshot.items.get((round * 13) % 6_000).unwrap();
+                search.token = Some(PageToken {
+                    collection: at.collection.clone(),
+                    id: at.id.clone(),
+                    sort: Vec::new(),
+                });
+            }
+            let page = snapshot.search(&search);
+            let (after, count) = expected_after(&snapshot, &search);
+            let ids: Vec<&str> = page.items.iter().map(|i| i.id.as_str()).collect();
+            let first: Vec<&str> = after.iter().take(search.limit).copied().collect();
+            assert_eq!(ids, first, "round {round}: {search:?}");
+            assert_eq!(page.number_matched, count, "round {round}");
+            assert_eq!(
+                page.next.is_some(),
+                after.len() > search.limit,
+                "round {round}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_window_whose_matches_bunch_late_is_paged_in_order() {
+        // The first half of the ids lie far from the window, the second half in it: a
+        // scan in order from the start would run long before its first match.
+        let items = (0..2_000)
+            .map(|n| {
+                let x = if n < 1_000 { 50.0 } else { -50.0 };
+                mapped(
+                    "c",
+                    &format!("{n:04}"),
+                    json!({"bbox": [x, 0.0, x + 0.1, 0.1], "properties": {"datetime": null}}),
+                )
+            })
+            .collect();
+        let snapshot = Snapshot::build(Vec::new(), items);
+        let search = Search {
+            bbox: bbox([-60.0, -1.0, -40.0, 1.0]),
+            limit: 3,
+            ..Default::default()
+        };
+        let page = snapshot.search(&search);
+        let ids: Vec<&str> = page.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["1000", "1001", "1002"]);
+        assert_eq!(page.number_matched, 1_000);
+        let (seen, pages) = all_pages(
+            &snapshot,
+            &Search {
+                limit: 300,
+                ..search
+            },
+        );
+        assert_eq!(seen.len(), 1_000);
+        assert_eq!(pages, 4);
     }
 
     #[test]
@@ -836,7 +1062,7 @@ mod tests {
 
     #[test]
     fn filters_match_independent_predicates() {
-        let snapshot = Snapshot::build(Vec::new(), generated());
+        let snapshot = Snapshot::build(Vec::new(), generated(400));
         for (n, (search, check)) in filtered_cases().into_iter().enumerate() {
             let expected: Vec<&str> = snapshot
                 .items
@@ -906,7 +1132,7 @@ mod tests {
 
     #[test]
     fn sorted_paging_visits_every_item_once_in_order() {
-        let snapshot = Snapshot::build(Vec::new(), generated());
+        let snapshot = Snapshot::build(Vec::new(), generated(400));
         let key = |field: &str, descending| SortKey {
             field: field.into(),
             descending,
@@ -956,7 +1182,7 @@ mod tests {
 
     #[test]
     fn sorts_by_datetime_with_missing_last() {
-        let snapshot = Snapshot::build(Vec::new(), generated());
+        let snapshot = Snapshot::build(Vec::new(), generated(400));
         let search = Search {
             limit: 13,
             sortby: vec![SortKey {

@@ -1,10 +1,6 @@
-//! Bounding boxes (antimeridian-aware) and the R-tree over Item bboxes.
-
-use std::ops::ControlFlow;
+//! Bounding boxes, antimeridian-aware.
 
 use geo::{BoundingRect, Geometry, MultiPolygon, Rect};
-use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RStarInsertionStrategy, RTree, RTreeParams};
 
 /// A lon/lat bounding box. `west > east` means it crosses the antimeridian.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,74 +78,6 @@ impl Bbox {
     }
 }
 
-/// An R-tree over Item bboxes; each entry's data is the Item's position in the snapshot.
-#[derive(Debug, Default)]
-pub struct SpatialIndex {
-    tree: RTree<GeomWithData<Rectangle<[f64; 2]>, usize>, Wide>,
-    /// Whether some Item has two entries (its bbox crosses the antimeridian), so a
-    /// search may meet it twice.
-    has_split: bool,
-}
-
-/// Nodes of up to 32 children rather than `rstar`'s default 6: the tree is bulk-loaded
-/// once per snapshot and never inserted into, and a search that returns thousands of
-/// Items then walks a few hundred contiguous leaves instead of thousands of small ones
-/// (`cargo bench --bench index -- "search mix|search 1M"`, 2026-12-01: the search mix
-/// at 1M Items 1.5× faster, a 30° box 1.4×).
-#[derive(Debug, Default)]
-struct Wide;
-
-impl RTreeParams for Wide {
-    const MIN_SIZE: usize = 12;
-    const MAX_SIZE: usize = 32;
-    const REINSERTION_COUNT: usize = 6;
-    type DefaultInsertionStrategy = RStarInsertionStrategy;
-}
-
-impl SpatialIndex {
-    /// Indexes `(position, bbox)` pairs; an antimeridian-crossing bbox becomes two entries.
-    pub fn build(boxes: impl IntoIterator<Item = (usize, Bbox)>) -> SpatialIndex {
-        let mut has_split = false;
-        let entries = boxes
-            .into_iter()
-            .flat_map(|(position, bbox)| {
-                let parts = bbox.parts();
-                has_split |= parts.len() > 1;
-                parts.into_iter().map(move |[lower, upper]| {
-                    GeomWithData::new(Rectangle::from_corners(lower, upper), position)
-                })
-            })
-            .collect();
-        SpatialIndex {
-            tree: RTree::bulk_load_with_params(entries),
-            has_split,
-        }
-    }
-
-    /// Positions of the Items whose bbox intersects `query` (edges included), each once,
-    /// in no particular order.
-    pub fn candidates(&self, query: &Bbox) -> Vec<usize> {
-        let mut positions: Vec<usize> = Vec::new();
-        let parts = query.parts();
-        for &[lower, upper] in &parts {
-            // Internal iteration: the tree is walked recursively, without the external
-            // iterator's stack of every child it has yet to look at.
-            let _ = self.tree.locate_in_envelope_intersecting_int(
-                AABB::from_corners(lower, upper),
-                |entry| {
-                    positions.push(entry.data);
-                    ControlFlow::<()>::Continue(())
-                },
-            );
-        }
-        if parts.len() > 1 || self.has_split {
-            positions.sort_unstable();
-            positions.dedup();
-        }
-        positions
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,36 +106,6 @@ mod tests {
         ] {
             assert!(Bbox::from_values(&values).unwrap_err().contains(reason));
         }
-    }
-
-    #[test]
-    fn finds_items_across_the_antimeridian() {
-        let index = SpatialIndex::build([
-            (0, bbox(&[170.0, -10.0, -170.0, 10.0])), // crosses
-            (1, bbox(&[0.0, 0.0, 10.0, 10.0])),
-            (2, bbox(&[-175.0, 20.0, -172.0, 30.0])),
-            (3, bbox(&[175.0, 0.0, 179.0, 5.0])),
-        ]);
-        let mut all = index.candidates(&bbox(&[-180.0, -90.0, 180.0, 90.0]));
-        all.sort_unstable();
-        assert_eq!(all, vec![0, 1, 2, 3]);
-        assert_eq!(
-            index.candidates(&bbox(&[-175.0, 0.0, -171.0, 5.0])),
-            vec![0]
-        );
-        assert_eq!(index.candidates(&bbox(&[171.0, 1.0, 172.0, 2.0])), vec![0]);
-        assert_eq!(index.candidates(&bbox(&[0.0, 0.0, 1.0, 1.0])), vec![1]);
-        // A query crossing the antimeridian.
-        assert_eq!(
-            index.candidates(&bbox(&[178.0, 0.0, -174.0, 25.0])),
-            vec![0, 2, 3]
-        );
-        assert_eq!(
-            index.candidates(&bbox(&[179.5, 40.0, -179.5, 50.0])),
-            Vec::<usize>::new()
-        );
-        // Touching edges intersect.
-        assert_eq!(index.candidates(&bbox(&[10.0, 10.0, 11.0, 11.0])), vec![1]);
     }
 
     #[test]

@@ -1,0 +1,712 @@
+//! A packed R-tree over Item bboxes and time ranges that counts the Items of a window
+//! without visiting them one by one.
+//!
+//! `rstar` keeps no count per node, so the exact `numberMatched` of a search used to visit
+//! every Item in its box. Here the Items are laid out once per snapshot in Hilbert order
+//! of their bbox centres and grouped [`FANOUT`] at a time, level by level, so that every
+//! node covers a contiguous run of entries: a node wholly inside the window adds the
+//! length of its run, and only nodes on the window's edge are opened. Each node also
+//! bounds the time ranges below it, so a `datetime` narrows the walk as the bbox does.
+//!
+//! Times are compared as nanoseconds since the epoch ([`Window::new`] declines an instant
+//! outside that range, and the search then takes its general path). Items whose bbox
+//! crosses the antimeridian are kept aside and checked one by one, so that no Item has
+//! two entries to be counted twice.
+
+use chrono::{DateTime, Utc};
+
+use super::{Bbox, Interval};
+
+/// Children per node.
+const FANOUT: usize = 16;
+
+/// The window of a search: a box not crossing the antimeridian, a time range, or both.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// `[west, south, east, north]`, edges included.
+    area: Option<[f64; 4]>,
+    /// `[start, end]` in nanoseconds, ends included, open ends at [`OPEN_START`] and
+    /// [`OPEN_END`].
+    time: Option<[i64; 2]>,
+}
+
+/// Where an open start or an Item time before the representable range sits.
+const OPEN_START: i64 = i64::MIN + 1;
+/// Where an open end or an Item time after the representable range sits.
+const OPEN_END: i64 = i64::MAX - 1;
+/// The time of an Item without one: an empty range, which no `datetime` overlaps.
+const NO_TIME: [i64; 2] = [i64::MAX, i64::MIN];
+
+impl Window {
+    /// The window of a bbox and a `datetime`; `None` when the box crosses the
+    /// antimeridian or an instant lies outside the years 1677–2262, which nanoseconds
+    /// since the epoch cannot hold.
+    pub fn new(bbox: Option<&Bbox>, datetime: Option<&Interval>) -> Option<Window> {
+        let area = match bbox {
+            Some(b) if b.west > b.east => return None,
+            Some(b) => Some([b.west, b.south, b.east, b.north]),
+            None => None,
+        };
+        let bound = |instant: Option<DateTime<Utc>>, open: i64| match instant {
+            None => Some(open),
+            Some(instant) => instant
+                .timestamp_nanos_opt()
+                .filter(|n| (OPEN_START + 1..OPEN_END).contains(n)),
+        };
+        let time = match datetime {
+            Some(interval) => Some([
+                bound(interval.start, OPEN_START)?,
+                bound(interval.end, OPEN_END)?,
+            ]),
+            None => None,
+        };
+        Some(Window { area, time })
+    }
+
+    /// Whether it narrows by area.
+    pub fn has_area(&self) -> bool {
+        self.area.is_some()
+    }
+
+    /// Whether it narrows nothing: every Item is in it.
+    pub fn is_everything(&self) -> bool {
+        self.area.is_none() && self.time.is_none()
+    }
+}
+
+/// A bbox and a time range in comparable form.
+#[derive(Debug, Clone, Copy)]
+struct Envelope {
+    /// `[west, south, east, north]`; NaN when the Item has no bbox (no comparison holds),
+    /// west greater than east when it crosses the antimeridian.
+    area: [f64; 4],
+    /// `[start, end]` in nanoseconds; [`NO_TIME`] for an Item without time.
+    time: [i64; 2],
+}
+
+impl Envelope {
+    /// An Item's envelope.
+    fn of(bbox: Option<Bbox>, time: Option<Interval>) -> Envelope {
+        let area = bbox.map_or([f64::NAN; 4], |b| [b.west, b.south, b.east, b.north]);
+        let time = time.map_or(NO_TIME, |t| {
+            [nanos(t.start, OPEN_START), nanos(t.end, OPEN_END)]
+        });
+        Envelope { area, time }
+    }
+
+    /// Whether an Item with this envelope is in the window.
+    fn is_in(&self, window: &Window) -> bool {
+        let [west, south, east, north] = self.area;
+        let area = window.area.is_none_or(|[w, s, e, n]| {
+            let lat = south <= n && s <= north;
+            if west <= east {
+                lat && west <= e && w <= east
+            } else {
+                // Across the antimeridian: [west, 180] and [-180, east].
+                lat && (west <= e || w <= east)
+            }
+        });
+        area && window
+            .time
+            .is_none_or(|[start, end]| self.time[0] <= end && start <= self.time[1])
+    }
+
+    /// What this entry adds to its node's bounds: an Item without time could be anywhere
+    /// in time, so that no node holding it is ever wholly inside a `datetime`.
+    fn bounds(&self) -> Envelope {
+        let time = if self.time == NO_TIME {
+            [i64::MIN, i64::MAX]
+        } else {
+            self.time
+        };
+        Envelope { time, ..*self }
+    }
+
+    /// The smallest envelope holding both.
+    fn union(&self, other: &Envelope) -> Envelope {
+        let [w, s, e, n] = self.area;
+        let [ow, os, oe, on] = other.area;
+        Envelope {
+            area: [w.min(ow), s.min(os), e.max(oe), n.max(on)],
+            time: [
+                self.time[0].min(other.time[0]),
+                self.time[1].max(other.time[1]),
+            ],
+        }
+    }
+
+    /// Whether a node with these bounds may hold entries in the window.
+    fn meets(&self, window: &Window) -> bool {
+        let [west, south, east, north] = self.area;
+        window
+            .area
+            .is_none_or(|[w, s, e, n]| west <= e && w <= east && south <= n && s <= north)
+            && window
+                .time
+                .is_none_or(|[start, end]| self.time[0] <= end && start <= self.time[1])
+    }
+
+    /// Whether every entry of a node with these bounds is in the window's area.
+    fn area_within(&self, window: &Window) -> bool {
+        let [west, south, east, north] = self.area;
+        window
+            .area
+            .is_none_or(|[w, s, e, n]| w <= west && east <= e && s <= south && north <= n)
+    }
+
+    /// Whether every entry of a node with these bounds is in the window's time range.
+    fn time_within(&self, window: &Window) -> bool {
+        window
+            .time
+            .is_none_or(|[start, end]| start <= self.time[0] && self.time[1] <= end)
+    }
+}
+
+/// An instant in nanoseconds; an instant beyond the representable range, or an open
+/// end (`open`), sits at the near end of it.
+fn nanos(instant: Option<DateTime<Utc>>, open: i64) -> i64 {
+    match instant {
+        None => open,
+        Some(instant) => match instant.timestamp_nanos_opt() {
+            Some(n) => n.clamp(OPEN_START, OPEN_END),
+            None if instant.timestamp() < 0 => OPEN_START,
+            None => OPEN_END,
+        },
+    }
+}
+
+/// The index: every Item's envelope by position, and the packed tree over those with a
+/// bbox not crossing the antimeridian.
+#[derive(Debug, Default)]
+pub struct SpaceTimeIndex {
+    /// Each Item's envelope, by position: scanned in order by searches whose matches are
+    /// dense.
+    by_position: Vec<Envelope>,
+    /// The tree's entries in Hilbert order of their centres: the envelope and the Item's
+    /// position.
+    entries: Vec<(Envelope, u32)>,
+    /// Node bounds, level by level: `levels[0][i]` bounds entries `FANOUT·i ..`,
+    /// `levels[k][i]` bounds nodes `FANOUT·i ..` of level `k − 1`. The last level has at
+    /// most [`FANOUT`] nodes.
+    levels: Vec<Vec<Envelope>>,
+    /// For each level but the lowest (empty there), the entries' starts and ends, each
+    /// sorted within every node's run: how many of a node's entries overlap a time range
+    /// is then two binary searches. Empty when some Item's range ends before it starts,
+    /// for which that count would be wrong.
+    times: Vec<SortedTimes>,
+    /// Positions of the Items whose bbox crosses the antimeridian.
+    crossing: Vec<u32>,
+}
+
+/// The starts and the ends of a level's entries, each sorted within every node's run. An
+/// Item without time counts as starting and ending after every range.
+#[derive(Debug, Default)]
+struct SortedTimes {
+    starts: Vec<i64>,
+    ends: Vec<i64>,
+}
+
+impl SortedTimes {
+    /// Sorts the entries' starts and ends within runs of `span`.
+    fn new(entries: &[(Envelope, u32)], span: usize) -> SortedTimes {
+        let sorted = |pick: fn(&Envelope) -> i64| {
+            let mut values: Vec<i64> = entries.iter().map(|(e, _)| pick(e)).collect();
+            for run in values.chunks_mut(span) {
+                run.sort_unstable();
+            }
+            values
+        };
+        SortedTimes {
+            starts: sorted(|e| {
+                if e.time == NO_TIME {
+                    i64::MAX
+                } else {
+                    e.time[0]
+                }
+            }),
+            ends: sorted(|e| {
+                if e.time == NO_TIME {
+                    i64::MAX
+                } else {
+                    e.time[1]
+                }
+            }),
+        }
+    }
+
+    /// How many of the entries `run` overlap `[start, end]`: all but those starting
+    /// after it and those ending before it (no entry does both, as none ends before it
+    /// starts).
+    fn overlapping(&self, run: std::ops::Range<usize>, [start, end]: [i64; 2]) -> Option<usize> {
+        let starts = self.starts.get(run.clone())?;
+        let ends = self.ends.get(run)?;
+        let late = starts.len() - starts.partition_point(|s| *s <= end);
+        let early = ends.partition_point(|e| *e < start);
+        Some(starts.len() - late - early)
+    }
+}
+
+impl SpaceTimeIndex {
+    /// Indexes every Item's bbox and time, given in position order.
+    pub fn build(items: impl IntoIterator<Item = (Option<Bbox>, Option<Interval>)>) -> Self {
+        let by_position: Vec<Envelope> = items
+            .into_iter()
+            .map(|(bbox, time)| Envelope::of(bbox, time))
+            .collect();
+        let mut entries = Vec::new();
+        let mut crossing = Vec::new();
+        for (position, envelope) in by_position.iter().enumerate() {
+            let Ok(position) = u32::try_from(position) else {
+                break;
+            };
+            let [west, south, east, north] = envelope.area;
+            if ![west, south, east, north].iter().all(|v| v.is_finite()) {
+                continue;
+            }
+            if west > east {
+                crossing.push(position);
+            } else {
+                entries.push((*envelope, position));
+            }
+        }
+        sort_along_hilbert_curve(&mut entries);
+        let bounds: Vec<Envelope> = entries.iter().map(|(e, _)| e.bounds()).collect();
+        let mut levels = Vec::new();
+        let mut level = parents(&bounds);
+        while level.len() > FANOUT {
+            let next = parents(&level);
+            levels.push(std::mem::replace(&mut level, next));
+        }
+        if !level.is_empty() {
+            levels.push(level);
+        }
+        let ordered = entries
+            .iter()
+            .all(|(e, _)| e.time == NO_TIME || e.time[0] <= e.time[1]);
+        let times = if ordered {
+            (0..levels.len())
+                .map(|level| match level {
+                    0 => SortedTimes::default(),
+                    _ => SortedTimes::new(&entries, FANOUT.saturating_pow(level as u32 + 1)),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        SpaceTimeIndex {
+            by_position,
+            entries,
+            levels,
+            times,
+            crossing,
+        }
+    }
+
+    /// Whether the Item at `position` is in the window.
+    pub fn contains(&self, position: usize, window: &Window) -> bool {
+        self.by_position
+            .get(position)
+            .is_some_and(|envelope| envelope.is_in(window))
+    }
+
+    /// How many Items are in a window with an area.
+    pub fn count(&self, window: &Window) -> usize {
+        let mut count = 0;
+        self.walk(window, true, &mut |run| match run {
+            Run::Whole(entries) => count += entries.len(),
+            Run::Counted(n) => count += n,
+            Run::One(_) => count += 1,
+        });
+        count
+    }
+
+    /// Calls `visit` with the position of every Item in a window with an area, each
+    /// once, in no particular order.
+    pub fn visit(&self, window: &Window, mut visit: impl FnMut(usize)) {
+        self.walk(window, false, &mut |run| match run {
+            Run::Whole(entries) => entries.iter().for_each(|(_, p)| visit(*p as usize)),
+            Run::One(position) => visit(position),
+            // Only a walk that may count does count.
+            Run::Counted(_) => {}
+        });
+    }
+
+    /// Positions of the Items whose bbox intersects `query` (edges included), each once,
+    /// in no particular order.
+    pub fn candidates(&self, query: &Bbox) -> Vec<usize> {
+        let mut positions = Vec::new();
+        let parts = query.parts();
+        for [[west, south], [east, north]] in &parts {
+            let window = Window {
+                area: Some([*west, *south, *east, *north]),
+                time: None,
+            };
+            self.visit(&window, |position| positions.push(position));
+        }
+        if parts.len() > 1 {
+            positions.sort_unstable();
+            positions.dedup();
+        }
+        positions
+    }
+
+    /// Hands every Item in the window to `found`, as whole runs of entries where a node
+    /// lies wholly inside it, or, when `may_count`, as a count where a node lies wholly
+    /// inside its area. Windows without an area find nothing here.
+    fn walk(&self, window: &Window, may_count: bool, found: &mut impl FnMut(Run<'_>)) {
+        if !window.has_area() {
+            return;
+        }
+        if let Some(top) = self.levels.len().checked_sub(1) {
+            let nodes = self.levels[top].len();
+            for node in 0..nodes {
+                self.walk_node(top, node, window, may_count, found);
+            }
+        }
+        for &position in &self.crossing {
+            if self.contains(position as usize, window) {
+                found(Run::One(position as usize));
+            }
+        }
+    }
+
+    /// Walks node `node` of level `level`.
+    fn walk_node(
+        &self,
+        level: usize,
+        node: usize,
+        window: &Window,
+        may_count: bool,
+        found: &mut impl FnMut(Run<'_>),
+    ) {
+        let Some(bounds) = self.levels.get(level).and_then(|nodes| nodes.get(node)) else {
+            return;
+        };
+        if !bounds.meets(window) {
+            return;
+        }
+        let span = FANOUT.saturating_pow(level as u32 + 1);
+        let first = (node * span).min(self.entries.len());
+        let run = first..(first + span).min(self.entries.len());
+        let area_within = bounds.area_within(window);
+        if area_within && bounds.time_within(window) {
+            found(Run::Whole(&self.entries[run]));
+            return;
+        }
+        if area_within
+            && may_count
+            && let Some(time) = window.time
+            && let Some(count) = self
+                .times
+                .get(level)
+                .and_then(|times| times.overlapping(run.clone(), time))
+        {
+            found(Run::Counted(count));
+        } else if level == 0 {
+            for (envelope, position) in &self.entries[run] {
+                if envelope.is_in(window) {
+                    found(Run::One(*position as usize));
+                }
+            }
+        } else {
+            for child in node * FANOUT..(node + 1) * FANOUT {
+                self.walk_node(level - 1, child, window, may_count, found);
+            }
+        }
+    }
+}
+
+/// The bounds of each run of [`FANOUT`] envelopes.
+fn parents(children: &[Envelope]) -> Vec<Envelope> {
+    children
+        .chunks(FANOUT)
+        .filter_map(|chunk| chunk.iter().copied().reduce(|a, b| a.union(&b)))
+        .collect()
+}
+
+/// What a walk finds: a run of entries all in the window, a number of them, or one Item.
+enum Run<'a> {
+    Whole(&'a [(Envelope, u32)]),
+    Counted(usize),
+    One(usize),
+}
+
+/// Sorts entries along a Hilbert curve over their centres' extent, so that entries near
+/// each other in the order are near each other on the map and runs make tight nodes.
+fn sort_along_hilbert_curve(entries: &mut [(Envelope, u32)]) {
+    let centre = |e: &Envelope| {
+        let [west, south, east, north] = e.area;
+        ((west + east) / 2.0, (south + north) / 2.0)
+    };
+    let (mut low_x, mut low_y, mut high_x, mut high_y) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for (envelope, _) in entries.iter() {
+        let (x, y) = centre(envelope);
+        (low_x, low_y) = (low_x.min(x), low_y.min(y));
+        (high_x, high_y) = (high_x.max(x), high_y.max(y));
+    }
+    let cell = |value: f64, low: f64, high: f64| {
+        let range = high - low;
+        if range > 0.0 {
+            // `as` saturates: the result stays in 0..=65535.
+            ((value - low) / range * 65535.0) as u32
+        } else {
+            0
+        }
+    };
+    entries.sort_by_cached_key(|(envelope, position)| {
+        let (x, y) = centre(envelope);
+        (
+            hilbert_distance(cell(x, low_x, high_x), cell(y, low_y, high_y)),
+            *position,
+        )
+    });
+}
+
+/// The distance along a Hilbert curve filling a 65,536 × 65,536 grid of cell `(x, y)`.
+fn hilbert_distance(mut x: u32, mut y: u32) -> u64 {
+    const SIDE: u32 = 1 << 16;
+    let mut distance = 0u64;
+    let mut half = SIDE / 2;
+    while half > 0 {
+        let right = x & half != 0;
+        let up = y & half != 0;
+        let quadrant = match (right, up) {
+            (false, false) => 0,
+            (false, true) => 1,
+            (true, true) => 2,
+            (true, false) => 3,
+        };
+        distance += u64::from(half) * u64::from(half) * quadrant;
+        // Turn the quadrant so that the curve inside it starts where the last one ended.
+        if !up {
+            if right {
+                x = SIDE - 1 - x;
+                y = SIDE - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        half /= 2;
+    }
+    distance
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bbox(values: &[f64]) -> Bbox {
+        Bbox::from_values(values).unwrap()
+    }
+
+    fn interval(text: &str) -> Interval {
+        Interval::parse(text).unwrap()
+    }
+
+    /// A small deterministic generator (xorshift), so failures replay.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+        fn range(&mut self, low: f64, high: f64) -> f64 {
+            low + (high - low) * (self.below(1_000_000) as f64 / 1_000_000.0)
+        }
+    }
+
+    /// Items of every kind: small and large boxes, boxes across the antimeridian, none;
+    /// instants, ranges, open ranges, instants outside 1677–2262, no time.
+    fn generated(rng: &mut Rng, n: usize) -> Vec<(Option<Bbox>, Option<Interval>)> {
+        (0..n)
+            .map(|_| {
+                let (west, south) = (rng.range(-180.0, 170.0), rng.range(-90.0, 80.0));
+                let size = if rng.below(20) == 0 { 10.0 } else { 0.5 };
+                let (east, north) = (west + rng.range(0.0, size), south + rng.range(0.0, size));
+                let bbox = match rng.below(30) {
+                    0 => None,
+                    1 => Some(bbox(&[west.max(170.0), south, -175.0, north])),
+                    _ => Some(bbox(&[west, south, east, north])),
+                };
+                let day = |rng: &mut Rng| format!("2020-{:02}-01T00:00:00Z", 1 + rng.below(12));
+                let time = match rng.below(10) {
+                    0 => None,
+                    1 => Some(interval(&format!("{}/..", day(rng)))),
+                    2 => Some(interval(&format!("../{}", day(rng)))),
+                    3 => Some(interval("1500-01-01T00:00:00Z/2020-03-01T00:00:00Z")),
+                    4 => Some(interval("2020-06-01T00:00:00Z/2400-01-01T00:00:00Z")),
+                    5 => {
+                        let mut days = [day(rng), day(rng)];
+                        days.sort();
+                        Some(interval(&days.join("/")))
+                    }
+                    _ => Some(interval(&day(rng))),
+                };
+                (bbox, time)
+            })
+            .collect()
+    }
+
+    /// The positions in the window, checked one by one with [`Bbox`] and [`Interval`].
+    fn brute_force(
+        items: &[(Option<Bbox>, Option<Interval>)],
+        area: Option<&Bbox>,
+        time: Option<&Interval>,
+    ) -> Vec<usize> {
+        let overlap = |a: [[f64; 2]; 2], b: [[f64; 2]; 2]| {
+            a[0][0] <= b[1][0] && b[0][0] <= a[1][0] && a[0][1] <= b[1][1] && b[0][1] <= a[1][1]
+        };
+        (0..items.len())
+            .filter(|&p| {
+                let (item_box, item_time) = &items[p];
+                let in_area = area.is_none_or(|q| {
+                    item_box.is_some_and(|b| {
+                        b.parts()
+                            .iter()
+                            .any(|x| q.parts().iter().any(|y| overlap(*x, *y)))
+                    })
+                });
+                let in_time = time.is_none_or(|q| item_time.is_some_and(|t| t.overlaps(q)));
+                in_area && in_time
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_and_visits_what_a_check_one_by_one_finds() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        // Enough entries for three levels of nodes.
+        let mut items = generated(&mut rng, 6_000);
+        let (counted, whole) = compare_with_brute_force(&items, &mut rng);
+        assert!(counted > 100 && whole > 100, "{counted} {whole}");
+        // A range that ends before it starts (an invalid Item, read as it is) turns the
+        // counting by sorted times off.
+        let start = interval("2020-05-01T00:00:00Z").start;
+        let end = interval("2020-02-01T00:00:00Z").start;
+        items[100].1 = Some(Interval { start, end });
+        let (counted, whole) = compare_with_brute_force(&items, &mut rng);
+        assert!(counted == 0 && whole > 100, "{counted} {whole}");
+    }
+
+    /// Checks count, visit and contains against [`brute_force`] on random windows;
+    /// returns how many nodes were counted by sorted times, and how many taken whole.
+    fn compare_with_brute_force(
+        items: &[(Option<Bbox>, Option<Interval>)],
+        rng: &mut Rng,
+    ) -> (usize, usize) {
+        let index = SpaceTimeIndex::build(items.iter().copied());
+        assert_eq!(index.levels.len(), 3);
+        let times = [
+            None,
+            Some(interval("2020-03-01T00:00:00Z/2020-05-31T00:00:00Z")),
+            Some(interval("../2020-02-01T00:00:00Z")),
+            Some(interval("2020-11-01T00:00:00Z/..")),
+            Some(interval("../..")),
+            Some(interval("2020-07-01T00:00:00Z")),
+        ];
+        let (mut counted, mut whole) = (0, 0);
+        for round in 0..300 {
+            let side = [1.0, 20.0, 90.0, 400.0][round % 4];
+            let west = rng.range(-180.0, 180.0);
+            let south = rng.range(-90.0, 90.0);
+            let area = bbox(&[
+                west,
+                south,
+                (west + side).min(180.0),
+                (south + side).min(90.0),
+            ]);
+            let time = times[(round / 4) % times.len()];
+            let window = Window::new(Some(&area), time.as_ref()).unwrap();
+            let expected = brute_force(items, Some(&area), time.as_ref());
+            assert_eq!(index.count(&window), expected.len(), "round {round}");
+            let mut visited = Vec::new();
+            index.visit(&window, |p| visited.push(p));
+            visited.sort_unstable();
+            assert_eq!(visited, expected, "round {round}");
+            for p in [0, 17, 4_000] {
+                assert_eq!(index.contains(p, &window), expected.contains(&p));
+            }
+            index.walk(&window, true, &mut |run| match run {
+                Run::Whole(_) => whole += 1,
+                Run::Counted(_) => counted += 1,
+                Run::One(_) => {}
+            });
+        }
+        // Windows without an area: by position only.
+        for time in times.iter().flatten() {
+            let window = Window::new(None, Some(time)).unwrap();
+            let found: Vec<usize> = (0..items.len())
+                .filter(|&p| index.contains(p, &window))
+                .collect();
+            assert_eq!(found, brute_force(items, None, Some(time)));
+        }
+        (counted, whole)
+    }
+
+    #[test]
+    fn finds_items_across_the_antimeridian() {
+        let index = SpaceTimeIndex::build(
+            [
+                bbox(&[170.0, -10.0, -170.0, 10.0]), // crosses
+                bbox(&[0.0, 0.0, 10.0, 10.0]),
+                bbox(&[-175.0, 20.0, -172.0, 30.0]),
+                bbox(&[175.0, 0.0, 179.0, 5.0]),
+            ]
+            .map(|b| (Some(b), None)),
+        );
+        let mut all = index.candidates(&bbox(&[-180.0, -90.0, 180.0, 90.0]));
+        all.sort_unstable();
+        assert_eq!(all, vec![0, 1, 2, 3]);
+        assert_eq!(
+            index.candidates(&bbox(&[-175.0, 0.0, -171.0, 5.0])),
+            vec![0]
+        );
+        assert_eq!(index.candidates(&bbox(&[171.0, 1.0, 172.0, 2.0])), vec![0]);
+        assert_eq!(index.candidates(&bbox(&[0.0, 0.0, 1.0, 1.0])), vec![1]);
+        // A query crossing the antimeridian.
+        assert_eq!(
+            index.candidates(&bbox(&[178.0, 0.0, -174.0, 25.0])),
+            vec![0, 2, 3]
+        );
+        assert_eq!(
+            index.candidates(&bbox(&[179.5, 40.0, -179.5, 50.0])),
+            Vec::<usize>::new()
+        );
+        // Touching edges intersect.
+        assert_eq!(index.candidates(&bbox(&[10.0, 10.0, 11.0, 11.0])), vec![1]);
+    }
+
+    #[test]
+    fn declines_windows_it_cannot_hold() {
+        assert!(Window::new(Some(&bbox(&[170.0, 0.0, -170.0, 1.0])), None).is_none());
+        assert!(Window::new(None, Some(&interval("1600-01-01T00:00:00Z/.."))).is_none());
+        assert!(Window::new(None, Some(&interval("../2300-01-01T00:00:00Z"))).is_none());
+        let everything = Window::new(None, None).unwrap();
+        assert!(everything.is_everything() && !everything.has_area());
+        let open = Window::new(None, Some(&interval("../.."))).unwrap();
+        assert!(!open.is_everything());
+        // Without an area, the tree finds nothing: such windows are scanned by position.
+        let index = SpaceTimeIndex::build([(Some(bbox(&[0.0, 0.0, 1.0, 1.0])), None)]);
+        assert_eq!(index.count(&open), 0);
+        assert!(!index.contains(0, &open));
+        assert!(index.contains(0, &everything));
+    }
+
+    #[test]
+    fn the_hilbert_curve_walks_each_block_cell_by_neighbouring_cell() {
+        // The first 4^k steps fill the 2^k × 2^k block at the origin, each step to a
+        // neighbouring cell.
+        let mut cells: Vec<(u64, u32, u32)> = (0..8)
+            .flat_map(|x| (0..8).map(move |y| (hilbert_distance(x, y), x, y)))
+            .collect();
+        cells.sort_unstable();
+        let distances: Vec<u64> = cells.iter().map(|c| c.0).collect();
+        assert_eq!(distances, (0..64).collect::<Vec<_>>());
+        for pair in cells.windows(2) {
+            let (x, y) = ((pair[0].1, pair[0].2), (pair[1].1, pair[1].2));
+            assert_eq!(x.0.abs_diff(y.0) + x.1.abs_diff(y.1), 1, "{pair:?}");
+        }
+    }
+}
