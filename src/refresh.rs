@@ -281,10 +281,12 @@ async fn map(
         crawled
             .iter()
             .map(|(repo, artifacts)| {
-                let mapped = mapping::map_repository(repo, artifacts, &options);
+                let mapped = mapping::map_repository_into(repo, artifacts, &options, |item| {
+                    Arc::new(IndexedItem::new(item))
+                });
                 let indexed = IndexedRepository {
                     collection: mapped.collection,
-                    items: IndexedItem::many(mapped.items),
+                    items: mapped.items,
                     errors: mapped.errors,
                 };
                 (repo.clone(), indexed)

@@ -89,8 +89,8 @@ impl IndexedItem {
             .and_then(Interval::of_item);
         let json = json::ItemJson::new(&mut item);
         // What is kept is copied rather than moved: its allocations then sit with the
-        // Item's other long-lived ones (see [`IndexedItem::many`]), not among the
-        // mapping's short-lived ones, whose pages can then be given back.
+        // Item's other long-lived ones, not among the mapping's short-lived ones, whose
+        // pages can then be given back.
         IndexedItem {
             collection: collection.as_str().to_owned(),
             id: id.as_str().to_owned(),
@@ -101,13 +101,6 @@ impl IndexedItem {
             assets: assets.iter().map(|(k, b)| (k.clone(), b.clone())).collect(),
             json,
         }
-    }
-
-    /// Indexes many mapped Items, on every core, on threads of their own: the
-    /// allocator gives a new thread its own heap, so what the Items keep is not
-    /// scattered among the pages of the crawl's and mapping's short-lived values.
-    pub fn many(items: Vec<MappedItem>) -> Vec<Arc<IndexedItem>> {
-        crate::parallel::map(items, |item| Arc::new(IndexedItem::new(item)))
     }
 
     /// Its JSON, serialized once: copied into responses as it is.

@@ -155,6 +155,14 @@ impl Draft {
         draft
     }
 
+    /// The digest [`Draft::key`] is made from: one of its artifact's layers, or its
+    /// manifest.
+    pub fn key_digest(&self) -> Option<&str> {
+        let rest =
+            (self.key.strip_prefix("layer:")).or_else(|| self.key.strip_prefix("manifest:"))?;
+        Some(rest.split_once('#').map_or(rest, |(digest, _)| digest))
+    }
+
     /// Sets `datetime` (and the period fields).
     pub fn set_time(&mut self, time: ItemTime) {
         time.write(&mut self.properties);

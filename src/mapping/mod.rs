@@ -16,6 +16,9 @@
 //! `:full`) the Item keeps the larger artifact's `oci:digest` and gains the other's tags.
 //! Ids: an Item whose preferred id is taken by a different Item is suffixed with
 //! `-<12 hex>` of its layer (partition) or manifest digest.
+//! Artifacts are mapped in batches, and an Item is finished (and handed on, e.g. to be
+//! indexed) as soon as no later artifact can merge into it (`merge.rs`), so the
+//! repository's Items are never all held as JSON trees at once.
 //!
 //! Footprints are reprojected to EPSG:4326 from the CRS the config names (`crs`/`epsg`)
 //! or, failing that, [`MappingOptions::crs`]; supported: EPSG:4326, 4258, 4171, 3857,
@@ -32,6 +35,7 @@ mod generic;
 mod geometry;
 mod ids;
 mod layer_item;
+mod merge;
 mod partition;
 mod provenance;
 mod referrers;
@@ -40,11 +44,12 @@ mod tar_members;
 mod time;
 mod versions;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use self::draft::{Context, Draft};
+use self::merge::Merger;
 
 /// Options for mapping one repository, from its source's settings.
 #[derive(Debug, Clone)]
@@ -144,24 +149,51 @@ pub struct MappingError {
 
 /// Everything mapped from one repository.
 #[derive(Debug, Clone)]
-pub struct MappedRepository {
+pub struct MappedRepository<I = MappedItem> {
     /// The repository's Collection.
     pub collection: MappedCollection,
-    /// Its Items, one per artifact or partition, deduplicated.
-    pub items: Vec<MappedItem>,
+    /// Its Items, one per artifact or partition, deduplicated, in the order their
+    /// artifacts are mapped (as given by [`map_repository_into`]'s `finish`).
+    pub items: Vec<I>,
     /// Artifacts that could not be mapped.
     pub errors: Vec<MappingError>,
 }
 
 use crate::crawl::Artifact;
 
+/// Artifacts mapped at once, weighed by their layers (plus one each): bounds the drafts
+/// held as JSON besides those a later artifact may still merge into.
+const BATCH_WEIGHT: usize = 16_384;
+
 /// Maps every artifact of one repository (all its tags) to a Collection and Items.
-#[tracing::instrument(skip_all, fields(repository))]
 pub fn map_repository(
     repository: &str,
     artifacts: &[Artifact],
     options: &MappingOptions,
 ) -> MappedRepository {
+    map_repository_into(repository, artifacts, options, |item| item)
+}
+
+/// [`map_repository`], each Item passed through `finish` (e.g. to index it) as soon as
+/// no other artifact can change it: the repository's Items are never all held as JSON.
+#[tracing::instrument(skip_all, fields(repository))]
+pub fn map_repository_into<T: Send>(
+    repository: &str,
+    artifacts: &[Artifact],
+    options: &MappingOptions,
+    finish: impl Fn(MappedItem) -> T + Sync,
+) -> MappedRepository<T> {
+    map_in_batches(repository, artifacts, options, BATCH_WEIGHT, &finish)
+}
+
+/// [`map_repository_into`], mapping artifacts in batches of `batch_weight`.
+fn map_in_batches<T: Send>(
+    repository: &str,
+    artifacts: &[Artifact],
+    options: &MappingOptions,
+    batch_weight: usize,
+    finish: &(impl Fn(MappedItem) -> T + Sync),
+) -> MappedRepository<T> {
     let collection_id = ids::collection_id(repository);
     let mut ordered: Vec<&Artifact> = artifacts.iter().filter(|a| !is_referrer(a)).collect();
     ordered.sort_by(|a, b| {
@@ -172,61 +204,58 @@ pub fn map_repository(
             .then_with(|| a.digest.cmp(&b.digest))
     });
 
-    let mut drafts: Vec<Draft> = Vec::new();
-    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut merger = Merger::new(&collection_id, &ordered);
     let mut configs = Vec::new();
     let mut errors = Vec::new();
-    let results = crate::parallel::map(ordered.clone(), |a| map_artifact(a, options));
-    for (artifact, result) in ordered.iter().zip(results) {
-        match result {
-            Ok(Mapped {
-                drafts: mapped,
-                config_fields,
-            }) => {
-                configs.extend(config_fields);
-                for draft in mapped {
-                    match by_key.get(&draft.key) {
-                        Some(&i) => drafts[i].tags.extend(draft.tags),
-                        None => {
-                            by_key.insert(draft.key.clone(), drafts.len());
-                            drafts.push(draft);
-                        }
-                    }
+    let mut start = 0;
+    while start < ordered.len() {
+        let end = batch_end(&ordered, start, batch_weight);
+        let batch = &ordered[start..end];
+        let results = crate::parallel::map(batch.to_vec(), |a| map_artifact(a, options));
+        for (artifact, result) in batch.iter().zip(results) {
+            match result {
+                Ok(Mapped {
+                    drafts,
+                    config_fields,
+                }) => {
+                    configs.extend(config_fields);
+                    merger.add(drafts);
+                }
+                Err(reason) => {
+                    tracing::debug!(digest = %artifact.digest, %reason, "artifact not mapped");
+                    errors.push(MappingError {
+                        repository: repository.to_owned(),
+                        digest: artifact.digest.clone(),
+                        reason,
+                    });
                 }
             }
-            Err(reason) => {
-                tracing::debug!(digest = %artifact.digest, %reason, "artifact not mapped");
-                errors.push(MappingError {
-                    repository: repository.to_owned(),
-                    digest: artifact.digest.clone(),
-                    reason,
-                });
-            }
         }
+        merger.settle(end, finish);
+        start = end;
     }
-
-    let mut extent = collection::Extent::default();
-    for draft in &drafts {
-        extent.add(draft.bbox, draft.time.interval());
-    }
+    let (items, extent) = merger.into_items(finish);
     let collection = collection::build(&collection_id, repository, &ordered, &configs, &extent);
-    let versions = versions::versions_of(&drafts);
-    let mut used = HashSet::with_capacity(drafts.len());
-    let named: Vec<(Draft, String)> = drafts
-        .into_iter()
-        .map(|draft| {
-            let id = unique_id(&draft, &mut used);
-            (draft, id)
-        })
-        .collect();
-    let mut items: Vec<MappedItem> =
-        crate::parallel::map(named, |(draft, id)| draft.finish(&collection_id, id));
-    versions::apply(&mut items, &versions);
     MappedRepository {
         collection,
         items,
         errors,
     }
+}
+
+/// Where the batch of artifacts starting at `start` ends: at least one artifact, then
+/// as many as fit in `weight` (one plus its layers each).
+fn batch_end(artifacts: &[&Artifact], start: usize, weight: usize) -> usize {
+    let mut total = 0;
+    let mut end = start;
+    for artifact in &artifacts[start..] {
+        total += 1 + artifact.layers.len();
+        if end > start && total > weight {
+            break;
+        }
+        end += 1;
+    }
+    end
 }
 
 /// What the rule chain makes of one artifact.
@@ -303,21 +332,6 @@ fn parse_config(artifact: &Artifact) -> Result<Option<Value>, String> {
 /// an SBOM…): never an Item of its own.
 fn is_referrer(artifact: &Artifact) -> bool {
     !artifact.tags.is_empty() && artifact.tags.iter().all(|t| ids::is_referrer_tag(t))
-}
-
-/// The draft's preferred id, or, when taken, one suffixed with its digest's hex.
-fn unique_id(draft: &Draft, used: &mut HashSet<String>) -> String {
-    if used.insert(draft.id.clone()) {
-        return draft.id.clone();
-    }
-    let base = format!("{}-{}", draft.id, ids::digest_hex(&draft.unique, 12));
-    let mut id = base.clone();
-    let mut n = 2;
-    while !used.insert(id.clone()) {
-        id = format!("{base}-{n}");
-        n += 1;
-    }
-    id
 }
 
 #[cfg(test)]

@@ -809,3 +809,135 @@ fn version_tags_give_version_links() {
     assert!(nightly.links.is_empty());
     assert!(nightly.item["properties"].get("version").is_none());
 }
+
+/// Artifacts whose Items merge across artifacts: partitions shared by a larger artifact
+/// and two smaller ones mapped after an unrelated one, a partition id taken by another
+/// layer, the same manifest listed twice (its second tags giving it a version), version
+/// tags, and a config that fails.
+fn merging_artifacts() -> Vec<Artifact> {
+    let sample = pastis("sample-config.json");
+    let mut full = partition_artifact("full", &["full"], &sample, "patches", "patch_id");
+    for layer in &mut full.layers {
+        layer.size *= 100;
+    }
+    let tiles = partition_artifact("t4", &["t4"], &pastis("config-t4.json"), "tiles", "tile");
+    let mut part = sample.clone();
+    part["patches"] = json!([sample["patches"][1].clone()]);
+    let part = partition_artifact("part", &["part"], &part, "patches", "patch_id");
+    let mut copy = sample.clone();
+    copy["patches"][0]["layer_digest"] = json!(sha256_digest(b"elsewhere"));
+    let copy = partition_artifact("copy", &["copy"], &copy, "patches", "patch_id");
+    let generic = |name: &str, tags: &[&str]| artifact(name, tags, EMPTY, Some(b"{}"), vec![]);
+    vec![
+        generic("one", &["1.0.0"]),
+        part,
+        generic("four", &["nightly"]),
+        tiles,
+        generic("two", &["v1.1.0", "latest"]),
+        copy,
+        generic("one", &["stable"]),
+        artifact("bad", &["bad"], CONFIG_JSON, Some(b"{not json"), vec![]),
+        full,
+        generic("three", &["2.0.0"]),
+        generic("four", &["3.0.0"]),
+    ]
+}
+
+/// Everything a mapping gives, as JSON.
+fn outcome(mapped: &MappedRepository) -> Value {
+    let items: Vec<Value> = mapped
+        .items
+        .iter()
+        .map(|i| {
+            let links: Vec<(&str, &str)> =
+                i.links.iter().map(|l| (l.rel.as_str(), l.item.as_str())).collect();
+            let assets: Vec<String> = i.assets.iter().map(|a| format!("{a:?}")).collect();
+            json!({"collection": i.collection, "id": i.id, "item": i.item, "links": links, "assets": assets})
+        })
+        .collect();
+    let errors: Vec<String> = mapped.errors.iter().map(|e| e.to_string()).collect();
+    json!({"collection": [mapped.collection.id.clone(), Value::Object(mapped.collection.collection.clone())], "items": items, "errors": errors})
+}
+
+#[test]
+fn merges_across_artifacts_whatever_the_batches() {
+    let artifacts = merging_artifacts();
+    let keep = |item: MappedItem| item;
+    let at_once = map_in_batches("eo/pastis", &artifacts, &lambert(), usize::MAX, &keep);
+    for weight in [1, 2, 5] {
+        let batched = map_in_batches("eo/pastis", &artifacts, &lambert(), weight, &keep);
+        assert_eq!(
+            outcome(&batched),
+            outcome(&at_once),
+            "batch weight {weight}"
+        );
+    }
+    let mapped = map_repository("eo/pastis", &artifacts, &lambert());
+    assert_eq!(outcome(&mapped), outcome(&at_once));
+
+    assert_eq!(mapped.errors.len(), 1, "{:?}", mapped.errors);
+    let full = &artifacts[8];
+    let shared = item(&mapped, "10001");
+    assert_eq!(
+        shared.item["properties"]["oci:tags"],
+        json!(["copy", "full", "part"])
+    );
+    assert_eq!(
+        shared.item["properties"]["oci:digest"],
+        full.digest.as_str()
+    );
+    assert_eq!(
+        item(&mapped, "10000").item["properties"]["oci:digest"],
+        full.digest.as_str()
+    );
+    let elsewhere = format!("10000-{}", &sha256_digest(b"elsewhere")[7..19]);
+    assert_eq!(
+        item(&mapped, &elsewhere).item["properties"]["oci:tags"],
+        json!(["copy"])
+    );
+
+    let by_tag = |tag: &str| {
+        mapped
+            .items
+            .iter()
+            .find(|i| {
+                i.item["properties"]["oci:tags"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!(tag))
+            })
+            .unwrap_or_else(|| panic!("no Item tagged {tag}"))
+    };
+    let (one, two, three, four) = (
+        by_tag("1.0.0"),
+        by_tag("v1.1.0"),
+        by_tag("2.0.0"),
+        by_tag("3.0.0"),
+    );
+    assert_eq!(
+        one.item["properties"]["oci:tags"],
+        json!(["1.0.0", "stable"])
+    );
+    assert_eq!(
+        four.item["properties"]["oci:tags"],
+        json!(["3.0.0", "nightly"])
+    );
+    assert_eq!(four.item["properties"]["version"], "3.0.0");
+    let links = |item: &MappedItem| -> Vec<(String, String)> {
+        item.links
+            .iter()
+            .map(|l| (l.rel.clone(), l.item.clone()))
+            .collect()
+    };
+    let rel = |r: &str, item: &MappedItem| (r.to_owned(), item.id.clone());
+    assert_eq!(
+        links(three),
+        [
+            rel("latest-version", four),
+            rel("predecessor-version", two),
+            rel("successor-version", four)
+        ]
+    );
+    assert_eq!(links(four), [rel("predecessor-version", three)]);
+    assert_eq!(links(one)[0], rel("latest-version", four));
+}

@@ -73,13 +73,28 @@ fn parse(tag: &str) -> Option<Version> {
     Some(Version { numbers, pre })
 }
 
-/// Versions of the drafts that have one: (draft position, tag, version), grouped by the
-/// kind of Item (the part of the draft key after `#`).
-pub fn versions_of(drafts: &[Draft]) -> BTreeMap<String, Vec<(usize, String)>> {
-    let mut groups: BTreeMap<String, Vec<(usize, String, Version)>> = BTreeMap::new();
-    for (position, draft) in drafts.iter().enumerate() {
+/// The Items with a version tag, grouped by the kind of Item (the part of the draft key
+/// after `#`), recorded as their drafts settle, in any order.
+#[derive(Debug, Default)]
+pub struct Versions {
+    groups: BTreeMap<String, Vec<Member>>,
+}
+
+/// One versioned Item: its draft's position, its id, its highest version tag.
+#[derive(Debug)]
+struct Member {
+    position: usize,
+    id: String,
+    tag: String,
+    version: Version,
+}
+
+impl Versions {
+    /// Records the settled draft at `position` (tags final, Item id `id`) if it is a
+    /// whole-artifact Item with a version tag; whether it is.
+    pub fn add(&mut self, position: usize, id: &str, draft: &Draft) -> bool {
         let Some(rest) = draft.key.strip_prefix("manifest:") else {
-            continue;
+            return false;
         };
         let kind = rest.split_once('#').map_or("", |(_, kind)| kind).to_owned();
         let best = draft
@@ -87,69 +102,70 @@ pub fn versions_of(drafts: &[Draft]) -> BTreeMap<String, Vec<(usize, String)>> {
             .iter()
             .filter_map(|tag| Some((tag.clone(), parse(tag)?)))
             .max_by(|a, b| a.1.cmp(&b.1));
-        if let Some((tag, version)) = best {
-            groups
-                .entry(kind)
-                .or_default()
-                .push((position, tag, version));
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(kind, mut members)| {
-            members.sort_by(|a, b| a.2.cmp(&b.2));
-            (
-                kind,
-                members.into_iter().map(|(p, tag, _)| (p, tag)).collect(),
-            )
-        })
-        .collect()
-}
-
-/// Writes `version` and the version links into the finished Items (`items[i]` is the
-/// Item of draft `i`); `groups` come from [`versions_of`], oldest first.
-pub fn apply(items: &mut [MappedItem], groups: &BTreeMap<String, Vec<(usize, String)>>) {
-    for members in groups.values() {
-        let Some(&(latest, _)) = members.last() else {
-            continue;
+        let Some((tag, version)) = best else {
+            return false;
         };
-        let latest_id = items[latest].id.clone();
-        for (n, (position, tag)) in members.iter().enumerate() {
-            let mut links = Vec::new();
-            if *position != latest {
-                links.push(ItemLink {
-                    rel: "latest-version".into(),
-                    item: latest_id.clone(),
-                });
-            }
-            if let Some(&(previous, _)) = n.checked_sub(1).and_then(|p| members.get(p)) {
-                links.push(ItemLink {
-                    rel: "predecessor-version".into(),
-                    item: items[previous].id.clone(),
-                });
-            }
-            if let Some(&(next, _)) = members.get(n + 1) {
-                links.push(ItemLink {
-                    rel: "successor-version".into(),
-                    item: items[next].id.clone(),
-                });
-            }
-            let item = &mut items[*position];
-            item.links.extend(links);
-            if let Some(properties) = item
-                .item
-                .get_mut("properties")
-                .and_then(|p| p.as_object_mut())
-            {
-                properties.insert("version".to_owned(), json!(tag));
-            }
-            if let Some(extensions) = item
-                .item
-                .get_mut("stac_extensions")
-                .and_then(|e| e.as_array_mut())
-                && !extensions.iter().any(|e| e == VERSION_EXTENSION)
-            {
-                extensions.push(json!(VERSION_EXTENSION));
+        self.groups.entry(kind).or_default().push(Member {
+            position,
+            id: id.to_owned(),
+            tag,
+            version,
+        });
+        true
+    }
+
+    /// Writes `version` and the version links into the finished Items of the drafts
+    /// recorded, by position. Equal versions keep the order of their drafts.
+    pub fn apply(self, items: &mut BTreeMap<usize, MappedItem>) {
+        for mut members in self.groups.into_values() {
+            members.sort_by(|a, b| {
+                a.version
+                    .cmp(&b.version)
+                    .then_with(|| a.position.cmp(&b.position))
+            });
+            let Some(latest) = members.last() else {
+                continue;
+            };
+            let latest = (latest.position, latest.id.clone());
+            for (n, member) in members.iter().enumerate() {
+                let mut links = Vec::new();
+                if member.position != latest.0 {
+                    links.push(ItemLink {
+                        rel: "latest-version".into(),
+                        item: latest.1.clone(),
+                    });
+                }
+                if let Some(previous) = n.checked_sub(1).and_then(|p| members.get(p)) {
+                    links.push(ItemLink {
+                        rel: "predecessor-version".into(),
+                        item: previous.id.clone(),
+                    });
+                }
+                if let Some(next) = members.get(n + 1) {
+                    links.push(ItemLink {
+                        rel: "successor-version".into(),
+                        item: next.id.clone(),
+                    });
+                }
+                let Some(item) = items.get_mut(&member.position) else {
+                    continue;
+                };
+                item.links.extend(links);
+                if let Some(properties) = item
+                    .item
+                    .get_mut("properties")
+                    .and_then(|p| p.as_object_mut())
+                {
+                    properties.insert("version".to_owned(), json!(member.tag));
+                }
+                if let Some(extensions) = item
+                    .item
+                    .get_mut("stac_extensions")
+                    .and_then(|e| e.as_array_mut())
+                    && !extensions.iter().any(|e| e == VERSION_EXTENSION)
+                {
+                    extensions.push(json!(VERSION_EXTENSION));
+                }
             }
         }
     }

@@ -1,0 +1,183 @@
+//! Drafts merged across artifacts and settled as early as they can be.
+//!
+//! Two drafts with the same key are one Item: the first (in mapping order) keeps its
+//! fields and gains the other's tags. A key is made from a digest of its own artifact (a
+//! layer's or the manifest's), so once the artifacts are mapped up to the last one
+//! holding that digest, no draft can merge into it anymore: it settles, is finished and
+//! handed on. Only Items with a version tag wait for the end, when the repository's
+//! versions are linked. Ids are given, and the extent widened, in the order drafts first
+//! appear, as if the whole repository were merged at once.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::MappedItem;
+use super::collection::Extent;
+use super::draft::Draft;
+use super::ids;
+use super::versions::Versions;
+use crate::crawl::Artifact;
+
+/// A draft that a later artifact may still merge into.
+struct Pending {
+    /// Its place among the repository's Items.
+    position: usize,
+    id: String,
+    draft: Draft,
+}
+
+/// A settled draft, finished.
+enum Settled<T> {
+    /// Handed on.
+    Done(T),
+    /// Waiting for the version links.
+    Versioned(MappedItem),
+}
+
+/// The drafts of one repository's artifacts, added artifact by artifact in mapping order.
+pub struct Merger<'a, T> {
+    collection: &'a str,
+    /// Each digest of the artifacts (layers and manifests): the position of the last
+    /// artifact holding it.
+    last_holder: HashMap<&'a str, usize>,
+    /// Drafts not yet settled, by key.
+    pending: HashMap<String, Pending>,
+    /// Keys of the pending drafts by the position of the last artifact that may merge
+    /// into them.
+    settling: BTreeMap<usize, Vec<String>>,
+    /// Item ids given so far.
+    used: HashSet<String>,
+    extent: Extent,
+    versions: Versions,
+    /// Finished Items with a version, by position.
+    versioned: BTreeMap<usize, MappedItem>,
+    /// Each Item handed on, by position.
+    items: Vec<Option<T>>,
+}
+
+impl<'a, T: Send> Merger<'a, T> {
+    /// A merger for the Items of `collection`, from `artifacts` in mapping order.
+    pub fn new(collection: &'a str, artifacts: &[&'a Artifact]) -> Self {
+        let mut last_holder = HashMap::new();
+        for (position, artifact) in artifacts.iter().enumerate() {
+            last_holder.insert(artifact.digest.as_str(), position);
+            for layer in &artifact.layers {
+                last_holder.insert(layer.digest.as_str(), position);
+            }
+        }
+        Merger {
+            collection,
+            last_holder,
+            pending: HashMap::new(),
+            settling: BTreeMap::new(),
+            used: HashSet::new(),
+            extent: Extent::default(),
+            versions: Versions::default(),
+            versioned: BTreeMap::new(),
+            items: Vec::new(),
+        }
+    }
+
+    /// Adds the drafts of the next artifact: a draft whose key is pending gives it its
+    /// tags, any other is a new Item.
+    pub fn add(&mut self, drafts: Vec<Draft>) {
+        for draft in drafts {
+            if let Some(pending) = self.pending.get_mut(&draft.key) {
+                pending.draft.tags.extend(draft.tags);
+                continue;
+            }
+            self.extent.add(draft.bbox, draft.time.interval());
+            let id = unique_id(&draft, &mut self.used);
+            let last = draft
+                .key_digest()
+                .and_then(|digest| self.last_holder.get(digest))
+                .copied()
+                .unwrap_or(usize::MAX);
+            self.settling
+                .entry(last)
+                .or_default()
+                .push(draft.key.clone());
+            let position = self.items.len();
+            self.items.push(None);
+            self.pending.insert(
+                draft.key.clone(),
+                Pending {
+                    position,
+                    id,
+                    draft,
+                },
+            );
+        }
+    }
+
+    /// Settles the drafts that no artifact from position `next` on can merge into.
+    pub fn settle(&mut self, next: usize, finish: &(impl Fn(MappedItem) -> T + Sync)) {
+        let later = self.settling.split_off(&next);
+        let settled = std::mem::replace(&mut self.settling, later);
+        let drafts = settled
+            .into_values()
+            .flatten()
+            .filter_map(|key| self.pending.remove(&key))
+            .collect();
+        self.hand_on(drafts, finish);
+    }
+
+    /// Settles every draft left, links the versions: the Items in the order their
+    /// drafts first appeared, and what they span.
+    pub fn into_items(mut self, finish: &(impl Fn(MappedItem) -> T + Sync)) -> (Vec<T>, Extent) {
+        let drafts = std::mem::take(&mut self.pending).into_values().collect();
+        self.hand_on(drafts, finish);
+        let mut versioned = std::mem::take(&mut self.versioned);
+        std::mem::take(&mut self.versions).apply(&mut versioned);
+        let done = crate::parallel::map(versioned.into_iter().collect(), |(position, item)| {
+            (position, finish(item))
+        });
+        for (position, item) in done {
+            self.items[position] = Some(item);
+        }
+        (self.items.into_iter().flatten().collect(), self.extent)
+    }
+
+    /// Finishes settled drafts, on every core, and hands on those without a version.
+    fn hand_on(&mut self, drafts: Vec<Pending>, finish: &(impl Fn(MappedItem) -> T + Sync)) {
+        let drafts: Vec<(Pending, bool)> = drafts
+            .into_iter()
+            .map(|p| {
+                let versioned = self.versions.add(p.position, &p.id, &p.draft);
+                (p, versioned)
+            })
+            .collect();
+        let collection = self.collection;
+        let settled = crate::parallel::map(drafts, |(pending, versioned)| {
+            let item = pending.draft.finish(collection, pending.id);
+            let settled = if versioned {
+                Settled::Versioned(item)
+            } else {
+                Settled::Done(finish(item))
+            };
+            (pending.position, settled)
+        });
+        for (position, settled) in settled {
+            match settled {
+                Settled::Done(item) => self.items[position] = Some(item),
+                Settled::Versioned(item) => {
+                    self.versioned.insert(position, item);
+                }
+            }
+        }
+    }
+}
+
+/// The draft's preferred id, or, when taken, one suffixed with its digest's hex.
+fn unique_id(draft: &Draft, used: &mut HashSet<String>) -> String {
+    if used.insert(draft.id.clone()) {
+        return draft.id.clone();
+    }
+    let base = format!("{}-{}", draft.id, ids::digest_hex(&draft.unique, 12));
+    let mut id = base.clone();
+    let mut n = 2;
+    while !used.insert(id.clone()) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
