@@ -9,7 +9,7 @@ use geo::{Geometry, Intersects};
 use serde_json::Value;
 
 use super::sort::{self, SortPosition};
-use super::spacetime::Window;
+use super::spacetime::{Smallest, Window};
 use super::{Bbox, IndexedItem, Interval, PageToken, Snapshot, filter, text};
 
 /// A validated search; every filter given must match (logical AND).
@@ -153,7 +153,7 @@ impl Snapshot {
         // keep the first `limit + 1` after the token, without sorting them all.
         let start = self.start_after(search.token.as_ref());
         let mut number_matched = 0;
-        let mut after: Vec<usize> = Vec::new();
+        let mut after = Smallest::new(search.limit);
         for position in candidates {
             let Some(item) = self.items.get(position) else {
                 continue;
@@ -165,7 +165,7 @@ impl Snapshot {
                 }
             }
         }
-        self.page_at(smallest(after, search.limit), search.limit, number_matched)
+        self.page_at(after.ascending(), search.limit, number_matched)
     }
 
     /// The page of a search that nothing but collections, a bbox and `datetime` narrow,
@@ -210,7 +210,7 @@ impl Snapshot {
             )
         } else {
             let mut count = 0;
-            let mut after = Vec::new();
+            let mut after = Smallest::new(search.limit);
             let mut take = |position: usize| {
                 count += 1;
                 if position >= start {
@@ -230,7 +230,7 @@ impl Snapshot {
                     }
                 }
             }
-            (count, smallest(after, search.limit))
+            (count, after.ascending())
         };
         Some(self.page_at(positions, search.limit, number_matched))
     }
@@ -238,7 +238,7 @@ impl Snapshot {
     /// The first `limit + 1` positions from `start` in a window holding `count` Items.
     /// When matches are dense, scanning positions in order finds them after about
     /// `(limit + 1) · items / count` positions; otherwise, or when the scan runs long
-    /// (matches bunched after `start`), every match is visited through the tree.
+    /// (matches bunched after `start`), they are looked for through the tree.
     fn first_in_window(
         &self,
         window: &Window,
@@ -250,11 +250,9 @@ impl Snapshot {
         if count == 0 {
             return Vec::new();
         }
-        let budget = wanted
-            .saturating_mul(self.items.len())
-            .div_ceil(count)
-            .saturating_mul(4);
-        if budget < count {
+        let expected = wanted.saturating_mul(self.items.len()).div_ceil(count);
+        let budget = expected.saturating_mul(4);
+        if expected < count {
             let mut found = Vec::with_capacity(wanted);
             let end = start.saturating_add(budget).min(self.items.len());
             for position in start..end {
@@ -269,13 +267,7 @@ impl Snapshot {
                 return found;
             }
         }
-        let mut after = Vec::new();
-        self.space_time.visit(window, |position| {
-            if position >= start {
-                after.push(position);
-            }
-        });
-        smallest(after, limit)
+        self.space_time.lowest_in(window, start, limit)
     }
 
     /// The position of the first Item after a token's (collection, id); 0 without one.
@@ -339,17 +331,6 @@ impl Snapshot {
         }
         positions
     }
-}
-
-/// The `limit + 1` smallest positions, ascending.
-fn smallest(mut positions: Vec<usize>, limit: usize) -> Vec<usize> {
-    let wanted = limit.saturating_add(1);
-    if positions.len() > wanted {
-        positions.select_nth_unstable(limit);
-        positions.truncate(wanted);
-    }
-    positions.sort_unstable();
-    positions
 }
 
 impl Page<'_> {

@@ -13,6 +13,8 @@
 //! crosses the antimeridian are kept aside and checked one by one, so that no Item has
 //! two entries to be counted twice.
 
+use std::collections::BinaryHeap;
+
 use chrono::{DateTime, Utc};
 
 use super::{Bbox, Interval};
@@ -189,6 +191,8 @@ pub struct SpaceTimeIndex {
     /// `levels[k][i]` bounds nodes `FANOUT·i ..` of level `k − 1`. The last level has at
     /// most [`FANOUT`] nodes.
     levels: Vec<Vec<Envelope>>,
+    /// The lowest position under each node, level by level as `levels`.
+    lowest: Vec<Vec<u32>>,
     /// For each level but the lowest (empty there), the entries' starts and ends, each
     /// sorted within every node's run: how many of a node's entries overlap a time range
     /// is then two binary searches. Empty when some Item's range ends before it starts,
@@ -280,6 +284,16 @@ impl SpaceTimeIndex {
         if !level.is_empty() {
             levels.push(level);
         }
+        let mut lowest: Vec<Vec<u32>> = Vec::with_capacity(levels.len());
+        let positions: Vec<u32> = entries.iter().map(|(_, p)| *p).collect();
+        for _ in 0..levels.len() {
+            let below = lowest.last().unwrap_or(&positions);
+            let level = below
+                .chunks(FANOUT)
+                .filter_map(|run| run.iter().min().copied())
+                .collect();
+            lowest.push(level);
+        }
         let ordered = entries
             .iter()
             .all(|(e, _)| e.time == NO_TIME || e.time[0] <= e.time[1]);
@@ -297,6 +311,7 @@ impl SpaceTimeIndex {
             by_position,
             entries,
             levels,
+            lowest,
             times,
             crossing,
         }
@@ -329,6 +344,62 @@ impl SpaceTimeIndex {
             // Only a walk that may count does count.
             Run::Counted(_) => {}
         });
+    }
+
+    /// The `limit + 1` lowest positions from `start` in a window with an area, ascending.
+    /// Nodes whose lowest position is above every position kept so far are skipped, so
+    /// that a large window is not visited whole for one page.
+    pub fn lowest_in(&self, window: &Window, start: usize, limit: usize) -> Vec<usize> {
+        let mut kept = Smallest::new(limit);
+        if !window.has_area() {
+            return kept.ascending();
+        }
+        if let Some(top) = self.levels.len().checked_sub(1) {
+            for node in 0..self.levels[top].len() {
+                self.lowest_in_node(top, node, window, start, &mut kept);
+            }
+        }
+        for &position in &self.crossing {
+            let position = position as usize;
+            if position >= start && self.contains(position, window) {
+                kept.push(position);
+            }
+        }
+        kept.ascending()
+    }
+
+    /// [`Self::lowest_in`] under node `node` of level `level`.
+    fn lowest_in_node(
+        &self,
+        level: usize,
+        node: usize,
+        window: &Window,
+        start: usize,
+        kept: &mut Smallest,
+    ) {
+        let bounds = self.levels.get(level).and_then(|nodes| nodes.get(node));
+        let lowest = self.lowest.get(level).and_then(|nodes| nodes.get(node));
+        let (Some(bounds), Some(&lowest)) = (bounds, lowest) else {
+            return;
+        };
+        if !bounds.meets(window) || !kept.would_keep(lowest as usize) {
+            return;
+        }
+        if level > 0 {
+            for child in node * FANOUT..(node + 1) * FANOUT {
+                self.lowest_in_node(level - 1, child, window, start, kept);
+            }
+            return;
+        }
+        let within = bounds.area_within(window) && bounds.time_within(window);
+        let first = (node * FANOUT).min(self.entries.len());
+        let run = first..(first + FANOUT).min(self.entries.len());
+        for (envelope, position) in &self.entries[run] {
+            let position = *position as usize;
+            if position >= start && (within || envelope.is_in(window)) {
+                kept.push(position);
+            }
+        }
     }
 
     /// Positions of the Items whose bbox intersects `query` (edges included), each once,
@@ -413,6 +484,44 @@ impl SpaceTimeIndex {
                 self.walk_node(level - 1, child, window, may_count, found);
             }
         }
+    }
+}
+
+/// The `limit + 1` smallest of the positions pushed: a max-heap of that size, so most
+/// positions cost one comparison once it is full.
+pub struct Smallest {
+    wanted: usize,
+    heap: BinaryHeap<usize>,
+}
+
+impl Smallest {
+    /// Keeps the `limit + 1` smallest.
+    pub fn new(limit: usize) -> Smallest {
+        Smallest {
+            wanted: limit.saturating_add(1),
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Offers a position.
+    pub fn push(&mut self, position: usize) {
+        if self.heap.len() < self.wanted {
+            self.heap.push(position);
+        } else if let Some(mut largest) = self.heap.peek_mut()
+            && position < *largest
+        {
+            *largest = position;
+        }
+    }
+
+    /// Whether a position would be kept now.
+    fn would_keep(&self, position: usize) -> bool {
+        self.heap.len() < self.wanted || self.heap.peek().is_some_and(|&max| position < max)
+    }
+
+    /// The positions kept, ascending.
+    pub fn ascending(self) -> Vec<usize> {
+        self.heap.into_sorted_vec()
     }
 }
 
@@ -627,6 +736,19 @@ mod tests {
             assert_eq!(visited, expected, "round {round}");
             for p in [0, 17, 4_000] {
                 assert_eq!(index.contains(p, &window), expected.contains(&p));
+            }
+            for (start, limit) in [(0, 0), (0, 9), (2_500, 4), (5_990, 20)] {
+                let lowest: Vec<usize> = expected
+                    .iter()
+                    .copied()
+                    .filter(|p| *p >= start)
+                    .take(limit + 1)
+                    .collect();
+                assert_eq!(
+                    index.lowest_in(&window, start, limit),
+                    lowest,
+                    "round {round}"
+                );
             }
             index.walk(&window, true, &mut |run| match run {
                 Run::Whole(_) => whole += 1,
