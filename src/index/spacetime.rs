@@ -193,8 +193,7 @@ pub struct SpaceTimeIndex {
     levels: Vec<Vec<Envelope>>,
     /// The lowest position under each node, level by level as `levels`.
     lowest: Vec<Vec<u32>>,
-    /// For each level but the lowest (empty there), the entries' starts and ends, each
-    /// sorted within every node's run: how many of a node's entries overlap a time range
+    /// For each level, the entries' starts and ends, each sorted within every node's run: how many of a node's entries overlap a time range
     /// is then two binary searches. Empty when some Item's range ends before it starts,
     /// for which that count would be wrong.
     times: Vec<SortedTimes>,
@@ -299,10 +298,7 @@ impl SpaceTimeIndex {
             .all(|(e, _)| e.time == NO_TIME || e.time[0] <= e.time[1]);
         let times = if ordered {
             (0..levels.len())
-                .map(|level| match level {
-                    0 => SortedTimes::default(),
-                    _ => SortedTimes::new(&entries, FANOUT.saturating_pow(level as u32 + 1)),
-                })
+                .map(|level| SortedTimes::new(&entries, FANOUT.saturating_pow(level as u32 + 1)))
                 .collect()
         } else {
             Vec::new()
