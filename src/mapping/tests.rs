@@ -775,13 +775,6 @@ fn version_tags_give_version_links() {
         by_version("v1.1.0"),
         by_version("2.0.0"),
     );
-    let links = |item: &MappedItem| -> Vec<(String, String)> {
-        item.links
-            .iter()
-            .map(|l| (l.rel.clone(), l.item.clone()))
-            .collect()
-    };
-    let rel = |r: &str, item: &MappedItem| (r.to_owned(), item.id.clone());
     assert_eq!(
         links(one),
         [rel("latest-version", three), rel("successor-version", two)]
@@ -923,13 +916,6 @@ fn merges_across_artifacts_whatever_the_batches() {
         json!(["3.0.0", "nightly"])
     );
     assert_eq!(four.item["properties"]["version"], "3.0.0");
-    let links = |item: &MappedItem| -> Vec<(String, String)> {
-        item.links
-            .iter()
-            .map(|l| (l.rel.clone(), l.item.clone()))
-            .collect()
-    };
-    let rel = |r: &str, item: &MappedItem| (r.to_owned(), item.id.clone());
     assert_eq!(
         links(three),
         [
@@ -940,4 +926,17 @@ fn merges_across_artifacts_whatever_the_batches() {
     );
     assert_eq!(links(four), [rel("predecessor-version", three)]);
     assert_eq!(links(one)[0], rel("latest-version", four));
+}
+
+/// An Item's links as (rel, Item id) pairs.
+fn links(item: &MappedItem) -> Vec<(String, String)> {
+    item.links
+        .iter()
+        .map(|l| (l.rel.clone(), l.item.clone()))
+        .collect()
+}
+
+/// A link to `item` with relation `r`, as [`links`] gives it.
+fn rel(r: &str, item: &MappedItem) -> (String, String) {
+    (r.to_owned(), item.id.clone())
 }
