@@ -303,8 +303,9 @@ impl Snapshot {
         }
     }
 
-    /// Positions worth checking, each once, in no particular order: from the R-tree when the search or its filter
-    /// is spatial, else the ranges of the requested collections, else everything.
+    /// Positions worth checking, each once, in no particular order: from the tree when
+    /// the search or its filter is spatial, else the ranges of the requested
+    /// collections, else everything.
     fn candidates(&self, search: &Search, collections: Option<&BTreeSet<&str>>) -> Vec<usize> {
         let mut boxes: Vec<Bbox> = search.bbox.into_iter().collect();
         if let Some(shape) = &search.intersects {

@@ -6,7 +6,10 @@
 //! of their bbox centres and grouped [`FANOUT`] at a time, level by level, so that every
 //! node covers a contiguous run of entries: a node wholly inside the window adds the
 //! length of its run, and only nodes on the window's edge are opened. Each node also
-//! bounds the time ranges below it, so a `datetime` narrows the walk as the bbox does.
+//! bounds the time ranges below it, so a `datetime` narrows the walk as the bbox does,
+//! and each level keeps its runs' times sorted, so a node inside the box counts a
+//! `datetime` with two binary searches. For one page in position order, each node's
+//! lowest position lets the walk skip nodes that cannot make the page.
 //!
 //! Times are compared as nanoseconds since the epoch ([`Window::new`] declines an instant
 //! outside that range, and the search then takes its general path). Items whose bbox
@@ -193,9 +196,10 @@ pub struct SpaceTimeIndex {
     levels: Vec<Vec<Envelope>>,
     /// The lowest position under each node, level by level as `levels`.
     lowest: Vec<Vec<u32>>,
-    /// For each level, the entries' starts and ends, each sorted within every node's run: how many of a node's entries overlap a time range
-    /// is then two binary searches. Empty when some Item's range ends before it starts,
-    /// for which that count would be wrong.
+    /// For each level, the entries' starts and ends, each sorted within every node's
+    /// run: how many of a node's entries overlap a time range is then two binary
+    /// searches. Empty when some Item's range ends before it starts, for which that
+    /// count would be wrong.
     times: Vec<SortedTimes>,
     /// Positions of the Items whose bbox crosses the antimeridian.
     crossing: Vec<u32>,
