@@ -219,7 +219,12 @@ impl Snapshot {
             };
             if window.has_area() {
                 self.space_time.visit(&window, |position| {
-                    if ranges.iter().any(|range| range.contains(&position)) {
+                    // The first range not wholly before the position holds it, if any does.
+                    let at = ranges.partition_point(|range| range.end <= position);
+                    if ranges
+                        .get(at)
+                        .is_some_and(|range| range.contains(&position))
+                    {
                         take(position);
                     }
                 });
