@@ -6,6 +6,7 @@
 
 use std::io::{Read, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -24,6 +25,10 @@ const CHUNK: usize = 64 * 1024;
 pub struct LayoutSource {
     path: PathBuf,
     repository: String,
+    /// The references of the last read of `index.json`. Listing repositories or tags
+    /// reads the file again; resolving a tag uses the last read, so a pass sees one
+    /// version of the file and does not read it once per tag.
+    last_read: Mutex<Option<Arc<[NamedRef]>>>,
 }
 
 /// One named reference of the layout.
@@ -41,6 +46,7 @@ impl LayoutSource {
             SourceKind::Layout { path, repository } => Ok(LayoutSource {
                 path: path.clone(),
                 repository: repository.clone(),
+                last_read: Mutex::new(None),
             }),
             SourceKind::Registry { .. } => Err(SourceError::Unsupported {
                 source_name: settings.name.clone(),
@@ -57,9 +63,9 @@ impl LayoutSource {
     /// Repositories named by the layout's references.
     pub fn repositories(&self) -> Result<Vec<String>, SourceError> {
         let mut names: Vec<String> = self
-            .references()?
-            .into_iter()
-            .map(|r| r.repository)
+            .read_references()?
+            .iter()
+            .map(|r| r.repository.clone())
             .collect();
         names.sort();
         names.dedup();
@@ -69,10 +75,10 @@ impl LayoutSource {
     /// Tags of a repository.
     pub fn tags(&self, repository: &str) -> Result<Vec<String>, SourceError> {
         let mut tags: Vec<String> = self
-            .references()?
-            .into_iter()
+            .read_references()?
+            .iter()
             .filter(|r| r.repository == repository)
-            .map(|r| r.tag)
+            .map(|r| r.tag.clone())
             .collect();
         if tags.is_empty() {
             return Err(SourceError::NotFound {
@@ -88,9 +94,9 @@ impl LayoutSource {
     /// The digest a tag points to, from `index.json`.
     pub fn manifest_digest(&self, repository: &str, tag: &str) -> Result<String, SourceError> {
         self.references()?
-            .into_iter()
+            .iter()
             .find(|r| r.repository == repository && r.tag == tag)
-            .map(|r| r.digest)
+            .map(|r| r.digest.clone())
             .ok_or_else(|| SourceError::NotFound {
                 repository: repository.to_owned(),
                 what: tag.to_owned(),
@@ -107,9 +113,9 @@ impl LayoutSource {
             reference.to_owned()
         } else {
             self.references()?
-                .into_iter()
+                .iter()
                 .find(|r| r.repository == repository && r.tag == reference)
-                .map(|r| r.digest)
+                .map(|r| r.digest.clone())
                 .ok_or_else(|| SourceError::NotFound {
                     repository: repository.to_owned(),
                     what: reference.to_owned(),
@@ -201,8 +207,17 @@ impl LayoutSource {
         })
     }
 
-    /// The layout's named references, read from `index.json`.
-    fn references(&self) -> Result<Vec<NamedRef>, SourceError> {
+    /// The layout's named references as last read from `index.json` (read now if never).
+    fn references(&self) -> Result<Arc<[NamedRef]>, SourceError> {
+        let last = self.lock_last_read().clone();
+        match last {
+            Some(references) => Ok(references),
+            None => self.read_references(),
+        }
+    }
+
+    /// Reads the layout's named references from `index.json`.
+    fn read_references(&self) -> Result<Arc<[NamedRef]>, SourceError> {
         let path = self.path.join("index.json");
         let bytes = std::fs::read(&path).map_err(|e| layout_error(&path, e))?;
         let index: ImageIndex =
@@ -210,11 +225,17 @@ impl LayoutSource {
                 path: path.display().to_string(),
                 reason: format!("invalid index.json: {e}"),
             })?;
-        Ok(index
+        let references: Arc<[NamedRef]> = index
             .manifests
             .iter()
             .filter_map(|d| named_ref(d, &self.repository))
-            .collect())
+            .collect();
+        *self.lock_last_read() = Some(references.clone());
+        Ok(references)
+    }
+
+    fn lock_last_read(&self) -> std::sync::MutexGuard<'_, Option<Arc<[NamedRef]>>> {
+        self.last_read.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The file of a blob; digests other than well-formed sha256 are refused.
@@ -275,6 +296,7 @@ fn layout_error(path: &Path, e: std::io::Error) -> SourceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn descriptor(name: Option<&str>, digest: &str) -> Descriptor {
         Descriptor {
@@ -307,5 +329,41 @@ mod tests {
         assert!(named_ref(&descriptor(None, &d), "demo").is_none());
         assert!(named_ref(&descriptor(Some("x:"), &d), "demo").is_none());
         assert!(named_ref(&descriptor(Some("x:y"), "sha256:../../etc/passwd"), "demo").is_none());
+    }
+
+    #[test]
+    fn a_pass_resolves_tags_from_the_index_it_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let write_index = |digest: &str| {
+            let index = ImageIndex {
+                schema_version: 2,
+                media_type: Some(manifest::OCI_INDEX.to_owned()),
+                artifact_type: None,
+                manifests: vec![descriptor(Some("v1"), digest)],
+                annotations: BTreeMap::new(),
+            };
+            std::fs::write(
+                dir.path().join("index.json"),
+                serde_json::to_vec(&index).unwrap(),
+            )
+            .unwrap();
+        };
+        let (first, second) = (
+            manifest::sha256_digest(b"first"),
+            manifest::sha256_digest(b"second"),
+        );
+        write_index(&first);
+        let layout = LayoutSource {
+            path: dir.path().to_owned(),
+            repository: "demo".to_owned(),
+            last_read: Mutex::new(None),
+        };
+        assert_eq!(layout.manifest_digest("demo", "v1").unwrap(), first);
+        assert_eq!(layout.tags("demo").unwrap(), ["v1"]);
+        write_index(&second);
+        assert_eq!(layout.manifest_digest("demo", "v1").unwrap(), first);
+        assert_eq!(layout.tags("demo").unwrap(), ["v1"]);
+        assert_eq!(layout.manifest_digest("demo", "v1").unwrap(), second);
+        assert!(layout.manifest_digest("demo", "v2").is_err());
     }
 }
