@@ -1,6 +1,7 @@
-//! What one crawl pass keeps for the next: manifests and small blobs (configs, STAC
-//! Item layers) by digest. Content addressed, so an entry never goes stale; entries
-//! not reached during a pass are dropped when it ends.
+//! What one crawl pass over a registry keeps for the next: manifests (as fetched, parsed
+//! again when reached) and small blobs (configs, STAC Item layers) by digest, and tar
+//! layers' member indexes. Content addressed, so an entry never goes stale; entries not
+//! reached during a pass are dropped when it ends.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -26,7 +27,9 @@ const ABSENT: u8 = 2;
 
 #[derive(Default)]
 struct Entries {
-    manifests: HashMap<String, FetchedManifest>,
+    /// Each manifest's media type and bytes: parsed, a manifest of many layers takes
+    /// several times its bytes.
+    manifests: HashMap<String, (String, Bytes)>,
     blobs: HashMap<String, Bytes>,
     /// Member indexes of tar layers, or why a layer is not a readable tar.
     members: HashMap<String, Result<LayerIndex, String>>,
@@ -37,17 +40,21 @@ struct Entries {
 impl CrawlCache {
     /// The manifest with this digest, if an earlier fetch stored it.
     pub fn manifest(&self, digest: &str) -> Option<FetchedManifest> {
-        let mut entries = self.lock();
-        let found = entries.manifests.get(digest).cloned();
-        entries.used.insert(digest.to_owned());
-        found
+        let found = {
+            let mut entries = self.lock();
+            entries.used.insert(digest.to_owned());
+            entries.manifests.get(digest).cloned()
+        };
+        let (media_type, bytes) = found?;
+        FetchedManifest::parse(digest.to_owned(), bytes, Some(&media_type)).ok()
     }
 
     /// Stores a fetched (digest-verified) manifest.
-    pub fn insert_manifest(&self, manifest: FetchedManifest) {
+    pub fn insert_manifest(&self, manifest: &FetchedManifest) {
         let mut entries = self.lock();
         entries.used.insert(manifest.digest.clone());
-        entries.manifests.insert(manifest.digest.clone(), manifest);
+        let kept = (manifest.media_type.clone(), manifest.bytes.clone());
+        entries.manifests.insert(manifest.digest.clone(), kept);
     }
 
     /// The blob with this digest, if an earlier fetch stored it.
@@ -127,25 +134,23 @@ mod tests {
     use crate::source::Manifest;
 
     fn manifest(digest: &str) -> FetchedManifest {
-        let (manifest, media_type) =
-            Manifest::parse(br#"{"schemaVersion":2,"manifests":[]}"#, None).unwrap();
-        FetchedManifest {
-            digest: digest.to_owned(),
-            media_type,
-            manifest,
-        }
+        let bytes = Bytes::from_static(br#"{"schemaVersion":2,"manifests":[]}"#);
+        FetchedManifest::parse(digest.to_owned(), bytes, None).unwrap()
     }
 
     #[test]
     fn keeps_what_the_last_pass_reached() {
         let cache = CrawlCache::default();
-        cache.insert_manifest(manifest("sha256:a"));
-        cache.insert_manifest(manifest("sha256:b"));
+        cache.insert_manifest(&manifest("sha256:a"));
+        cache.insert_manifest(&manifest("sha256:b"));
         cache.insert_blob("sha256:c", Bytes::from_static(b"{}"));
         cache.end_pass();
         assert_eq!(cache.len(), (2, 1));
         // The next pass reaches only a and c.
-        assert!(cache.manifest("sha256:a").is_some());
+        let a = cache.manifest("sha256:a").unwrap();
+        assert_eq!(a.digest, "sha256:a");
+        assert_eq!(a.media_type, crate::source::manifest::OCI_INDEX);
+        assert!(matches!(a.manifest, Manifest::Index(ref index) if index.manifests.is_empty()));
         assert_eq!(cache.blob("sha256:c").as_deref(), Some(&b"{}"[..]));
         cache.end_pass();
         assert_eq!(cache.len(), (1, 1));

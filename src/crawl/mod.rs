@@ -302,21 +302,26 @@ async fn resolve_digest(
 }
 
 /// A manifest by digest, from the cache or else fetched (digest-verified) and cached.
+/// A layout's manifests are read again each pass, not cached: they are local files.
 pub(crate) async fn manifest(
     source: &Source,
     cache: &CrawlCache,
     repository: &str,
     digest: &str,
 ) -> Result<FetchedManifest, SourceError> {
+    if source.is_local() {
+        return source.manifest(repository, digest).await;
+    }
     if let Some(cached) = cache.manifest(digest) {
         return Ok(cached);
     }
     let fetched = source.manifest(repository, digest).await?;
-    cache.insert_manifest(fetched.clone());
+    cache.insert_manifest(&fetched);
     Ok(fetched)
 }
 
-/// A small blob by digest, from the cache or else fetched (capped, digest-verified) and cached.
+/// A small blob by digest, from the cache or else fetched (capped, digest-verified) and
+/// cached; a layout's blobs are read again each pass, like its manifests.
 async fn small_blob(
     source: &Source,
     cache: &CrawlCache,
@@ -324,6 +329,9 @@ async fn small_blob(
     digest: &str,
     limit: u64,
 ) -> Result<Bytes, SourceError> {
+    if source.is_local() {
+        return source.blob(repository, digest, limit).await;
+    }
     if let Some(cached) = cache.blob(digest) {
         return Ok(cached);
     }

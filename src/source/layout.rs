@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::manifest::{self, Descriptor, ImageIndex, Manifest};
+use super::manifest::{self, Descriptor, ImageIndex};
 use super::{BlobBody, ByteRange, FetchedManifest, SourceError};
 use crate::config::{SourceKind, SourceSettings};
 
@@ -122,16 +122,10 @@ impl LayoutSource {
                 })?
         };
         let bytes = self.blob(repository, &digest, manifest::MAX_MANIFEST_BYTES)?;
-        let (manifest, media_type) =
-            Manifest::parse(&bytes, None).map_err(|reason| SourceError::InvalidManifest {
-                repository: repository.to_owned(),
-                reference: reference.to_owned(),
-                reason,
-            })?;
-        Ok(FetchedManifest {
-            digest,
-            media_type,
-            manifest,
+        FetchedManifest::parse(digest, bytes, None).map_err(|reason| SourceError::InvalidManifest {
+            repository: repository.to_owned(),
+            reference: reference.to_owned(),
+            reason,
         })
     }
 

@@ -100,6 +100,26 @@ pub struct FetchedManifest {
     pub media_type: String,
     /// The parsed manifest.
     pub manifest: Manifest,
+    /// The manifest's bytes, as fetched.
+    pub bytes: Bytes,
+}
+
+impl FetchedManifest {
+    /// Parses fetched bytes whose digest is `digest`; see [`Manifest::parse`] for the
+    /// role of `content_type`.
+    pub fn parse(
+        digest: String,
+        bytes: Bytes,
+        content_type: Option<&str>,
+    ) -> Result<FetchedManifest, String> {
+        let (manifest, media_type) = Manifest::parse(&bytes, content_type)?;
+        Ok(FetchedManifest {
+            digest,
+            media_type,
+            manifest,
+            bytes,
+        })
+    }
 }
 
 /// A single byte range, already resolved against the blob's size: `start..=end`.
@@ -152,6 +172,12 @@ impl Source {
             Source::Registry(r) => Some(r.metrics()),
             Source::Layout(_) => None,
         }
+    }
+
+    /// Whether its manifests and blobs are local files (a layout), which a crawl reads
+    /// again rather than keep copies of.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Source::Layout(_))
     }
 
     /// Whether a repository is one this source is configured to crawl (by name or glob).

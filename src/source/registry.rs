@@ -322,18 +322,12 @@ impl RegistrySource {
                 digest: reference.to_owned(),
             });
         }
-        let (manifest, media_type) =
-            Manifest::parse(&bytes, content_type.as_deref()).map_err(|reason| {
-                SourceError::InvalidManifest {
-                    repository: repository.to_owned(),
-                    reference: reference.to_owned(),
-                    reason,
-                }
-            })?;
-        Ok(FetchedManifest {
-            digest,
-            media_type,
-            manifest,
+        FetchedManifest::parse(digest, bytes.into(), content_type.as_deref()).map_err(|reason| {
+            SourceError::InvalidManifest {
+                repository: repository.to_owned(),
+                reference: reference.to_owned(),
+                reason,
+            }
         })
     }
 
