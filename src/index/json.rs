@@ -276,7 +276,7 @@ fn splice(bytes: &[u8], mut paths: Vec<String>) -> Option<Vec<Part>> {
     let mut found: Vec<(usize, usize, usize)> = Vec::with_capacity(paths.len());
     for n in 0..paths.len() {
         let quoted = serde_json::to_vec(&marker(n)).ok()?;
-        let mut at = find_all(bytes, &quoted);
+        let mut at = memchr::memmem::find_iter(bytes, &quoted);
         let (Some(start), None) = (at.next(), at.next()) else {
             return None;
         };
@@ -305,14 +305,6 @@ fn marker_number(text: &str) -> Option<usize> {
         .strip_suffix('\u{0}')?
         .parse()
         .ok()
-}
-
-fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    haystack
-        .windows(needle.len())
-        .enumerate()
-        .filter(move |(_, w)| *w == needle)
-        .map(|(i, _)| i)
 }
 
 #[cfg(test)]
