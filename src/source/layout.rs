@@ -103,8 +103,9 @@ impl LayoutSource {
             })
     }
 
-    /// A manifest by tag or digest, digest-checked.
-    pub fn manifest(
+    /// A manifest by tag or digest, digest-checked; read and parsed on the blocking pool,
+    /// so a crawl reads several at once.
+    pub async fn manifest(
         &self,
         repository: &str,
         reference: &str,
@@ -121,39 +122,34 @@ impl LayoutSource {
                     what: reference.to_owned(),
                 })?
         };
-        let bytes = self.blob(repository, &digest, manifest::MAX_MANIFEST_BYTES)?;
-        FetchedManifest::parse(digest, bytes, None).map_err(|reason| SourceError::InvalidManifest {
-            repository: repository.to_owned(),
-            reference: reference.to_owned(),
-            reason,
+        let path = self.blob_path(repository, &digest)?;
+        let (repository, reference) = (repository.to_owned(), reference.to_owned());
+        on_blocking_pool(path, move |path| {
+            let bytes = read_blob(path, &repository, &digest, manifest::MAX_MANIFEST_BYTES)?;
+            FetchedManifest::parse(digest, bytes, None).map_err(|reason| {
+                SourceError::InvalidManifest {
+                    repository,
+                    reference,
+                    reason,
+                }
+            })
         })
+        .await
     }
 
-    /// A whole blob up to `limit` bytes, digest-checked.
-    pub fn blob(&self, repository: &str, digest: &str, limit: u64) -> Result<Bytes, SourceError> {
+    /// A whole blob up to `limit` bytes, digest-checked; read on the blocking pool.
+    pub async fn blob(
+        &self,
+        repository: &str,
+        digest: &str,
+        limit: u64,
+    ) -> Result<Bytes, SourceError> {
         let path = self.blob_path(repository, digest)?;
-        let file = std::fs::File::open(&path)
-            .map_err(|e| self.open_error(repository, digest, &path, e))?;
-        let mut bytes = Vec::new();
-        file.take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| layout_error(&path, e))?;
-        if bytes.len() as u64 > limit {
-            let size = std::fs::metadata(&path).map_or(bytes.len() as u64, |m| m.len());
-            return Err(SourceError::TooLarge {
-                repository: repository.to_owned(),
-                digest: digest.to_owned(),
-                size,
-                limit,
-            });
-        }
-        if manifest::sha256_digest(&bytes) != digest {
-            return Err(SourceError::DigestMismatch {
-                repository: repository.to_owned(),
-                digest: digest.to_owned(),
-            });
-        }
-        Ok(Bytes::from(bytes))
+        let (repository, digest) = (repository.to_owned(), digest.to_owned());
+        on_blocking_pool(path, move |path| {
+            read_blob(path, &repository, &digest, limit)
+        })
+        .await
     }
 
     /// Opens a blob for streaming, whole or one range, in 64 KiB chunks.
@@ -167,7 +163,7 @@ impl LayoutSource {
         let path = self.blob_path(repository, digest)?;
         let mut file = tokio::fs::File::open(&path)
             .await
-            .map_err(|e| self.open_error(repository, digest, &path, e))?;
+            .map_err(|e| open_error(repository, digest, &path, e))?;
         let (start, length) = match range {
             Some(r) => (r.start, r.end.saturating_sub(r.start) + 1),
             None => (0, size),
@@ -244,22 +240,62 @@ impl LayoutSource {
             }),
         }
     }
+}
 
-    fn open_error(
-        &self,
-        repository: &str,
-        digest: &str,
-        path: &Path,
-        e: std::io::Error,
-    ) -> SourceError {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            SourceError::NotFound {
-                repository: repository.to_owned(),
-                what: digest.to_owned(),
-            }
-        } else {
-            layout_error(path, e)
+/// A whole blob file up to `limit` bytes, checked against its digest.
+fn read_blob(
+    path: &Path,
+    repository: &str,
+    digest: &str,
+    limit: u64,
+) -> Result<Bytes, SourceError> {
+    let file = std::fs::File::open(path).map_err(|e| open_error(repository, digest, path, e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| layout_error(path, e))?;
+    if bytes.len() as u64 > limit {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        return Err(SourceError::TooLarge {
+            repository: repository.to_owned(),
+            digest: digest.to_owned(),
+            size,
+            limit,
+        });
+    }
+    if manifest::sha256_digest(&bytes) != digest {
+        return Err(SourceError::DigestMismatch {
+            repository: repository.to_owned(),
+            digest: digest.to_owned(),
+        });
+    }
+    Ok(Bytes::from(bytes))
+}
+
+/// Runs the reading (and hashing, parsing) of the file at `path` off the async workers.
+async fn on_blocking_pool<T: Send + 'static>(
+    path: PathBuf,
+    read: impl FnOnce(&Path) -> Result<T, SourceError> + Send + 'static,
+) -> Result<T, SourceError> {
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || read(&path))
+        .await
+        .unwrap_or_else(|e| {
+            Err(SourceError::Layout {
+                path: shown,
+                reason: format!("reading task failed: {e}"),
+            })
+        })
+}
+
+fn open_error(repository: &str, digest: &str, path: &Path, e: std::io::Error) -> SourceError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        SourceError::NotFound {
+            repository: repository.to_owned(),
+            what: digest.to_owned(),
         }
+    } else {
+        layout_error(path, e)
     }
 }
 

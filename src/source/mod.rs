@@ -212,7 +212,7 @@ impl Source {
     ) -> Result<FetchedManifest, SourceError> {
         match self {
             Source::Registry(r) => r.manifest(repository, reference).await,
-            Source::Layout(l) => l.manifest(repository, reference),
+            Source::Layout(l) => l.manifest(repository, reference).await,
         }
     }
 
@@ -250,7 +250,7 @@ impl Source {
     ) -> Result<Bytes, SourceError> {
         match self {
             Source::Registry(r) => r.blob(repository, digest, limit).await,
-            Source::Layout(l) => l.blob(repository, digest, limit),
+            Source::Layout(l) => l.blob(repository, digest, limit).await,
         }
     }
 
