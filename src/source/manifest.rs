@@ -102,30 +102,39 @@ impl Manifest {
     /// Parses a manifest or index, deciding by its `mediaType`, else the response's
     /// `Content-Type`, else by which of `manifests` / `config` it has.
     pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<(Manifest, String), String> {
-        let value: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-        let declared = value
-            .get("mediaType")
+        let shape: Shape = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        let declared = shape
+            .media_type
+            .as_ref()
             .and_then(|m| m.as_str())
             .map(str::to_owned)
             .or_else(|| content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_owned()));
         let is_index = match declared.as_deref() {
             Some(OCI_INDEX | DOCKER_INDEX) => true,
             Some(OCI_MANIFEST | DOCKER_MANIFEST) => false,
-            _ => value.get("manifests").is_some() && value.get("config").is_none(),
+            _ => shape.manifests.is_some() && shape.config.is_none(),
         };
         if is_index {
             let index: ImageIndex =
-                serde_json::from_value(value).map_err(|e| format!("invalid image index: {e}"))?;
+                serde_json::from_slice(bytes).map_err(|e| format!("invalid image index: {e}"))?;
             let media_type = declared.unwrap_or_else(|| OCI_INDEX.to_owned());
             Ok((Manifest::Index(index), media_type))
         } else {
-            let manifest: ImageManifest = serde_json::from_value(value)
+            let manifest: ImageManifest = serde_json::from_slice(bytes)
                 .map_err(|e| format!("invalid image manifest: {e}"))?;
             let media_type = declared.unwrap_or_else(|| OCI_MANIFEST.to_owned());
             Ok((Manifest::Image(Box::new(manifest)), media_type))
         }
     }
+}
+
+/// What [`Manifest::parse`] decides by, read without building the rest.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Shape {
+    media_type: Option<serde_json::Value>,
+    manifests: Option<serde::de::IgnoredAny>,
+    config: Option<serde::de::IgnoredAny>,
 }
 
 /// `sha256:<hex>` of some bytes.
