@@ -184,11 +184,13 @@ impl Snapshot {
     ) -> Snapshot {
         collections.sort_by(|a, b| a.id.cmp(&b.id));
         collections.dedup_by(|later, first| later.id == first.id);
-        let mut items: Vec<Arc<IndexedItem>> = items.into_iter().map(Into::into).collect();
-        items.sort_by(|a, b| a.key().cmp(&b.key()));
+        let items: Vec<Arc<IndexedItem>> = items.into_iter().map(Into::into).collect();
+        let mut items = crate::parallel::sort_by(items, |a, b| a.key().cmp(&b.key()));
         items.dedup_by(|later, first| later.key() == first.key());
-        let space_time = SpaceTimeIndex::build(items.iter().map(|item| (item.bbox, item.time)));
-        let queryables = Queryables::build(&collections, &items);
+        let (queryables, space_time) = crate::parallel::join(
+            || Queryables::build(&collections, &items),
+            || SpaceTimeIndex::build(items.iter().map(|item| (item.bbox, item.time))),
+        );
         let mut repositories: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for item in &items {
             let pairs = repositories.entry(item.collection.clone()).or_default();
