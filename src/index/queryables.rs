@@ -38,15 +38,19 @@ impl Queryables {
             .iter()
             .map(|c| (c.id.as_str(), Seen::new()))
             .collect();
-        for item in items {
-            for (name, text) in item.json().property_texts() {
-                let Some(kind) = json_type(text) else {
-                    continue;
-                };
-                note(&mut global, &name, kind);
-                if let Some(seen) = per.get_mut(item.collection.as_str()) {
-                    note(seen, &name, kind);
+        // Each collection's Items are noted once, then merged into the global schema.
+        for run in items.chunk_by(|a, b| a.collection == b.collection) {
+            let mut seen = Seen::new();
+            for item in run {
+                for (name, text) in item.json().property_texts() {
+                    if let Some(kind) = json_type(text) {
+                        note(&mut seen, &name, kind);
+                    }
                 }
+            }
+            merge(&mut global, &seen);
+            if let Some(collection) = per.get_mut(run[0].collection.as_str()) {
+                merge(collection, &seen);
             }
         }
         Queryables {
@@ -69,12 +73,7 @@ impl Queryables {
             .iter()
             .filter_map(|id| self.seen_by_collection.get(id))
         {
-            for (name, kinds) in seen {
-                merged
-                    .entry(name.clone())
-                    .or_default()
-                    .extend(kinds.iter().copied());
-            }
+            merge(&mut merged, seen);
         }
         schema("Queryables", &merged)
     }
@@ -112,6 +111,15 @@ fn note(seen: &mut Seen, name: &str, kind: &'static str) {
         None => {
             seen.insert(name.to_owned(), BTreeSet::from([kind]));
         }
+    }
+}
+
+/// Adds what `seen` holds to `into`.
+fn merge(into: &mut Seen, seen: &Seen) {
+    for (name, kinds) in seen {
+        into.entry(name.clone())
+            .or_default()
+            .extend(kinds.iter().copied());
     }
 }
 
