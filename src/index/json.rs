@@ -248,14 +248,23 @@ impl Written {
     }
 
     /// The [`ItemJson`] of these bytes; no member can be looked up in an Item over 4 GiB.
+    /// Each part is copied to an allocation of its own size: shrinking a buffer in place
+    /// can leave it in a block up to twice as large (mimalloc keeps a block that is at
+    /// least half used), and these are kept for the snapshot's life.
     fn into_json(self, parts: Vec<Part>, spliced: bool) -> ItemJson {
         let fits = u32::try_from(self.bytes.len()).is_ok();
-        let spans = |spans: Vec<Span>| if fits { spans } else { Vec::new() };
+        let spans = |spans: Vec<Span>| {
+            if fits {
+                Box::from(spans.as_slice())
+            } else {
+                Box::from([])
+            }
+        };
         ItemJson {
-            bytes: self.bytes.into_boxed_slice(),
+            bytes: Box::from(self.bytes.as_slice()),
             parts: parts.into_boxed_slice(),
-            members: spans(self.members).into_boxed_slice(),
-            properties: spans(self.properties).into_boxed_slice(),
+            members: spans(self.members),
+            properties: spans(self.properties),
             spliced,
         }
     }
