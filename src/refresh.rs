@@ -65,7 +65,7 @@ impl RecrawlQueue {
 /// Owns the crawl loop of every source and publishes snapshots.
 pub struct Refresher {
     sources: Vec<(SourceSettings, Arc<Source>)>,
-    /// Manifests and configs kept between passes, one cache per source.
+    /// What a pass keeps for the next (a registry's manifests and configs), one per source.
     caches: Vec<CrawlCache>,
     snapshot: Arc<ArcSwap<Snapshot>>,
     status: StatusBoard,
