@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::source::Descriptor;
 use crate::source::manifest::{OCI_INDEX, OCI_MANIFEST, sha256_digest};
+use crate::source::{Annotations, Descriptor};
 
 /// Annotation naming a reference of a layout's manifest.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -29,7 +29,7 @@ impl LayoutWriter {
             media_type: media_type.to_owned(),
             digest: digest.clone(),
             size: bytes.len() as u64,
-            annotations: BTreeMap::new(),
+            annotations: Annotations::default(),
             artifact_type: None,
             platform: None,
         };

@@ -125,7 +125,7 @@ fn is_metadata(media_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use crate::source::Annotations;
 
     fn layer(media_type: &str, title: Option<&str>) -> Descriptor {
         Descriptor {
@@ -133,7 +133,7 @@ mod tests {
             digest: format!("sha256:{}", "ab".repeat(32)),
             size: 42,
             annotations: title
-                .map(|t| BTreeMap::from([(TITLE.to_owned(), t.to_owned())]))
+                .map(|t| Annotations::from([(TITLE.to_owned(), t.to_owned())]))
                 .unwrap_or_default(),
             artifact_type: None,
             platform: None,

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::source::Descriptor;
 use crate::source::manifest::sha256_digest;
+use crate::source::{Annotations, Descriptor};
 
 const TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 const CONFIG_JSON: &str = "application/vnd.oci.image.config.v1+json";
@@ -24,7 +24,7 @@ fn layer(digest: &str, size: u64, media_type: &str, title: Option<&str>) -> Desc
         digest: digest.to_owned(),
         size,
         annotations: title
-            .map(|t| BTreeMap::from([(provenance::TITLE.to_owned(), t.to_owned())]))
+            .map(|t| Annotations::from([(provenance::TITLE.to_owned(), t.to_owned())]))
             .unwrap_or_default(),
         artifact_type: None,
         platform: None,

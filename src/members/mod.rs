@@ -125,9 +125,8 @@ pub fn looks_cloud_optimized(first_bytes: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::source::Annotations;
 
     #[test]
     fn kinds_of_members() {
@@ -154,7 +153,7 @@ mod tests {
             size: 0,
             annotations: title
                 .map(|t| {
-                    BTreeMap::from([("org.opencontainers.image.title".to_owned(), t.to_owned())])
+                    Annotations::from([("org.opencontainers.image.title".to_owned(), t.to_owned())])
                 })
                 .unwrap_or_default(),
             artifact_type: None,

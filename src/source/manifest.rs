@@ -28,8 +28,8 @@ pub struct Descriptor {
     /// Size in bytes.
     pub size: u64,
     /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Annotations::is_empty")]
+    pub annotations: Annotations,
     /// Artifact type of the referenced manifest (in indexes and referrers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
@@ -42,6 +42,110 @@ impl Descriptor {
     /// The media type without parameters (`image/tiff; application=geotiff` → `image/tiff`).
     pub fn media_type_essence(&self) -> &str {
         self.media_type.split(';').next().unwrap_or_default().trim()
+    }
+}
+
+/// A descriptor's annotations, sorted by key. A manifest holds a descriptor per layer,
+/// often with one annotation, for which a `BTreeMap` would take a node of 540 bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Annotations(Vec<(String, String)>);
+
+impl Annotations {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        let found = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        self.0.get(found).map(|(_, value)| value)
+    }
+
+    /// Whether `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key`, returning its previous value.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(found) => Some(std::mem::replace(&mut self.0[found].1, value)),
+            Err(at) => {
+                self.0.insert(at, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each key and value, by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+}
+
+/// A key given twice keeps its last value, as in a JSON object read into a map.
+impl FromIterator<(String, String)> for Annotations {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        let mut pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        pairs.shrink_to_fit();
+        Annotations(pairs)
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Annotations {
+    fn from(pairs: [(String, String); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl std::ops::Index<&str> for Annotations {
+    type Output = String;
+
+    fn index(&self, key: &str) -> &String {
+        match self.get(key) {
+            Some(value) => value,
+            None => panic!("no annotation {key:?}"),
+        }
+    }
+}
+
+impl Serialize for Annotations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Annotations {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> serde::de::Visitor<'de> for Pairs {
+            type Value = Annotations;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Annotations, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some(pair) = map.next_entry::<String, String>()? {
+                    pairs.push(pair);
+                }
+                Ok(pairs.into_iter().collect())
+            }
+        }
+        deserializer.deserialize_map(Pairs)
     }
 }
 
@@ -179,5 +283,33 @@ mod tests {
         let d = sha256_digest(b"{}");
         assert!(is_sha256_digest(&d));
         assert!(!is_sha256_digest("sha256:../../etc"));
+    }
+
+    #[test]
+    fn annotations_read_like_a_map() {
+        let read: Annotations = serde_json::from_str(r#"{"b": "2", "a": "1", "b": "3"}"#).unwrap();
+        assert_eq!(read.get("a").map(String::as_str), Some("1"));
+        assert_eq!(read.get("b").map(String::as_str), Some("3"));
+        assert!(read.get("c").is_none() && !read.contains_key("c"));
+        assert_eq!(
+            serde_json::to_string(&read).unwrap(),
+            r#"{"a":"1","b":"3"}"#
+        );
+        let mut set = Annotations::default();
+        assert!(set.is_empty());
+        assert_eq!(set.insert("z".into(), "1".into()), None);
+        assert_eq!(set.insert("m".into(), "2".into()), None);
+        assert_eq!(set.insert("z".into(), "3".into()), Some("1".into()));
+        let pairs: Vec<(&String, &String)> = set.iter().collect();
+        assert_eq!(
+            pairs,
+            [
+                (&"m".to_owned(), &"2".to_owned()),
+                (&"z".to_owned(), &"3".to_owned())
+            ]
+        );
+        assert_eq!(set["m"], "2");
+        assert!(serde_json::from_str::<Annotations>(r#"{"a": 1}"#).is_err());
+        assert!(serde_json::from_str::<Annotations>(r#"["a"]"#).is_err());
     }
 }

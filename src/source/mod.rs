@@ -11,7 +11,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod registry;
 
-pub use manifest::{Descriptor, ImageIndex, ImageManifest, Manifest};
+pub use manifest::{Annotations, Descriptor, ImageIndex, ImageManifest, Manifest};
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
