@@ -1162,12 +1162,12 @@ fn items_written_from_their_serialized_json_equal_the_rendered_ones() {
         item: "g v1".into(),
     }];
     if let Some(blob) = with_member.assets.get_mut("data") {
-        blob.member = Some(crate::mapping::TarMember {
+        blob.member = Some(Box::new(crate::mapping::TarMember {
             path: "x/h.tif".into(),
             offset: 512,
             compression: crate::members::Compression::None,
             layer_size: 2048,
-        });
+        }));
     }
     items.push(with_member);
     let snapshot = Snapshot::build(vec![collection("s2")], items);

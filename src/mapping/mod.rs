@@ -84,8 +84,9 @@ pub struct BlobRef {
     pub media_type: String,
     /// The file name the href ends with (URL-safe).
     pub file_name: String,
-    /// For a file inside a tar layer: which, and where its bytes start in the blob.
-    pub member: Option<TarMember>,
+    /// For a file inside a tar layer: which, and where its bytes start in the blob
+    /// (boxed: most assets are whole blobs, and every Item keeps its blob refs).
+    pub member: Option<Box<TarMember>>,
 }
 
 /// A file inside a tar layer, served as a byte range of the layer.

@@ -81,12 +81,12 @@ fn add_member(
         size: member.size,
         media_type,
         file_name,
-        member: Some(TarMember {
+        member: Some(Box::new(TarMember {
             path: member.path.clone(),
             offset: member.offset,
             compression,
             layer_size: layer.size,
-        }),
+        })),
         ..layer.clone()
     };
     let key = member.path.replace('/', "-");
