@@ -1,8 +1,9 @@
 //! The index at scale: building a snapshot of synthetic PASTIS-like Items (100,000 and
-//! 1,000,000), bbox searches on 1,000,000 of them — small (1°) and continent-sized
-//! (30°) boxes, with and without a one-year datetime —, CQL2 filters evaluated on the
-//! candidates of a box, and writing a page of 10 and 1,000 Items as the API does; and the load bench's search mix on the index alone at 10,000, 100,000
-//! and 1,000,000 Items. Run with `cargo bench --bench index` (some groups:
+//! 1,000,000); searches on 1,000,000 of them: small (1°) and continent-sized (30°) boxes,
+//! with and without a one-year datetime, and `intersects` triangles; CQL2 filters
+//! evaluated on the candidates of a box; writing a page of 10 and 1,000 Items as the API
+//! does; and the load bench's search mix on the index alone at 10,000, 100,000 and
+//! 1,000,000 Items. Run with `cargo bench --bench index` (some groups:
 //! `cargo bench --bench index -- "search mix|cql2"`).
 
 use std::collections::BTreeMap;
@@ -139,6 +140,36 @@ fn search(c: &mut Criterion) {
             });
         }
     }
+    // `intersects` with a triangle over the lower-left half of a box: each candidate's
+    // geometry is read from its JSON and checked exactly.
+    for (name, side) in [("1° triangle", 1.0), ("30° triangle", 30.0)] {
+        let mut random = Random(11);
+        group.bench_function(format!("intersects, {name}"), |b| {
+            b.iter(|| {
+                let west = random.next() * (350.0 - side) - 175.0;
+                let south = random.next() * (140.0 - side) - 70.0;
+                let triangle = geo::Polygon::new(
+                    geo::LineString::from(vec![
+                        (west, south),
+                        (west + side, south),
+                        (west, south + side),
+                        (west, south),
+                    ]),
+                    Vec::new(),
+                );
+                let search = Search {
+                    intersects: Some(triangle.into()),
+                    limit: 10,
+                    ..Search::default()
+                };
+                black_box(snapshot.search(&search).number_matched)
+            })
+        });
+    }
+    let item = snapshot.item("pastis", "patch-0000007").unwrap();
+    group.bench_function("one Item's geometry read from its JSON", |b| {
+        b.iter(|| black_box(item.geometry()))
+    });
     group.finish();
 }
 

@@ -563,6 +563,68 @@ mod tests {
     }
 
     #[test]
+    fn intersects_reads_the_geometry_where_the_bbox_cannot_decide() {
+        // Triangles filling the lower-left (or upper-right) half of their bbox; the query
+        // is the square [0, 0, 10, 10].
+        let triangle = |w: f64, s: f64, side: f64| json!({"type": "Polygon", "coordinates": [[[w, s], [w + side, s], [w, s + side], [w, s]]]});
+        let upper_right = |w: f64, s: f64, side: f64| {
+            json!({"type": "Polygon", "coordinates":
+                [[[w + side, s], [w + side, s + side], [w, s + side], [w + side, s]]]})
+        };
+        let items = vec![
+            // Bbox inside the square.
+            mapped("c", "inside", json!({"geometry": triangle(2.0, 2.0, 2.0)})),
+            // Bbox overlaps the square's upper-right corner, the triangle does not.
+            mapped(
+                "c",
+                "corner-miss",
+                json!({"geometry": upper_right(9.8, 9.8, 1.0)}),
+            ),
+            // Bbox and triangle both overlap the square's left edge.
+            mapped(
+                "c",
+                "edge-hit",
+                json!({"geometry": triangle(-1.0, 4.0, 2.0)}),
+            ),
+            // Bbox outside.
+            mapped(
+                "c",
+                "outside",
+                json!({"geometry": triangle(20.0, 20.0, 2.0)}),
+            ),
+            // No geometry: its bbox decides.
+            mapped(
+                "c",
+                "bbox-only",
+                json!({"geometry": null, "bbox": [9.5, 9.5, 11.0, 11.0]}),
+            ),
+            // A degenerate bbox (a point) is checked exactly.
+            mapped(
+                "c",
+                "point",
+                json!({"geometry": {"type": "Point", "coordinates": [5.0, 5.0]}}),
+            ),
+        ];
+        let snapshot = Snapshot::build(Vec::new(), items);
+        let square = crate::index::geometry::from_geojson(&json!({"type": "Polygon",
+            "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}))
+        .unwrap();
+        let search = Search {
+            intersects: Some(square),
+            limit: 10,
+            ..Default::default()
+        };
+        let ids: Vec<&str> = snapshot
+            .search(&search)
+            .items
+            .iter()
+            .map(|i| i.id.as_str())
+            .collect();
+        assert_eq!(ids, ["bbox-only", "edge-hit", "inside", "point"]);
+        assert_eq!(ids, brute_force(&snapshot, &search));
+    }
+
+    #[test]
     fn matches_brute_force_on_generated_items() {
         let snapshot = Snapshot::build(Vec::new(), generated(400));
         let triangle = crate::index::geometry::from_geojson(&json!({"type": "Polygon",
