@@ -141,7 +141,7 @@ fn search(c: &mut Criterion) {
         }
     }
     // `intersects` with a triangle over the lower-left half of a box: each candidate's
-    // geometry is read from its JSON and checked exactly.
+    // geometry is checked exactly.
     for (name, side) in [("1° triangle", 1.0), ("30° triangle", 30.0)] {
         let mut random = Random(11);
         group.bench_function(format!("intersects, {name}"), |b| {
@@ -166,10 +166,6 @@ fn search(c: &mut Criterion) {
             })
         });
     }
-    let item = snapshot.item("pastis", "patch-0000007").unwrap();
-    group.bench_function("one Item's geometry read from its JSON", |b| {
-        b.iter(|| black_box(item.geometry()))
-    });
     group.finish();
 }
 

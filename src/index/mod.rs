@@ -38,8 +38,7 @@ use queryables::Queryables;
 use spacetime::SpaceTimeIndex;
 
 /// One indexed Item: its JSON serialized once, the parts searches read, and the blobs
-/// behind its assets. Its geometry is read from the JSON when a search needs it exactly
-/// (held parsed, it took a third as much memory as the whole JSON). Shared (never copied) between the refresher, which keeps it for
+/// behind its assets. Shared (never copied) between the refresher, which keeps it for
 /// incremental recrawls, and every snapshot it is part of.
 #[derive(Debug)]
 pub struct IndexedItem {
@@ -49,6 +48,8 @@ pub struct IndexedItem {
     pub id: String,
     /// Its bbox, from `bbox` or else from its geometry; `None` when it has neither.
     pub bbox: Option<Bbox>,
+    /// Its geometry; `None` when null or unreadable.
+    pub geometry: Option<geo::Geometry<f64>>,
     /// Its time range; `None` when it has no readable time.
     pub time: Option<Interval>,
     /// Links to other Items of its collection (versions).
@@ -72,15 +73,16 @@ impl IndexedItem {
         item.remove("links");
         item.entry("collection")
             .or_insert_with(|| Value::String(collection.clone()));
+        let geometry = item
+            .get("geometry")
+            .filter(|g| !g.is_null())
+            .and_then(|g| geometry::from_geojson(g).ok());
         let bbox = item
             .get("bbox")
             .and_then(Value::as_array)
             .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
             .and_then(|values| Bbox::from_values(&values).ok())
-            .or_else(|| {
-                let geometry = item.get("geometry").filter(|g| !g.is_null())?;
-                Bbox::of_geometry(&geometry::from_geojson(geometry).ok()?)
-            });
+            .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
         let time = item
             .get("properties")
             .and_then(Value::as_object)
@@ -93,17 +95,12 @@ impl IndexedItem {
             collection: collection.as_str().to_owned(),
             id: id.as_str().to_owned(),
             bbox,
+            geometry,
             time,
             links: links.iter().cloned().collect(),
             assets: assets.iter().map(|(k, b)| (k.clone(), b.clone())).collect(),
             json,
         }
-    }
-
-    /// Its geometry, read from its JSON; `None` when null or unreadable.
-    pub fn geometry(&self) -> Option<geo::Geometry<f64>> {
-        let geometry = self.member("geometry").filter(|g| !g.is_null())?;
-        geometry::from_geojson(&geometry).ok()
     }
 
     /// Its JSON, serialized once: copied into responses as it is.
@@ -344,12 +341,11 @@ mod tests {
         );
         let bbox = snapshot.item("c", "bbox").unwrap();
         assert_eq!(bbox.bbox.unwrap().west, 170.0);
-        assert!(bbox.geometry().is_none() && bbox.time.is_none());
+        assert!(bbox.geometry.is_none() && bbox.time.is_none());
         let geom = snapshot.item("c", "geom").unwrap();
         assert_eq!(geom.bbox.unwrap().east, 5.0);
-        assert_eq!(geom.geometry(), Some(geo::Point::new(5.0, 6.0).into()));
         assert!(geom.time.is_some());
         let none = snapshot.item("c", "none").unwrap();
-        assert!(none.bbox.is_none() && none.geometry().is_none());
+        assert!(none.bbox.is_none() && none.geometry.is_none());
     }
 }

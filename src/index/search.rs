@@ -94,7 +94,7 @@ impl Search {
             return false;
         }
         if let Some(query) = &self.intersects {
-            let exact = match (item.geometry(), item.bbox) {
+            let exact = match (&item.geometry, item.bbox) {
                 (Some(geometry), _) => geometry.intersects(query),
                 (None, Some(bbox)) => bbox.to_geometry().intersects(query),
                 (None, None) => false,
@@ -526,7 +526,7 @@ mod tests {
                 let shape_ok = search
                     .intersects
                     .as_ref()
-                    .is_none_or(|q| match item.geometry() {
+                    .is_none_or(|q| match &item.geometry {
                         Some(g) => g.intersects(q),
                         None => item.bbox.is_some_and(|b| b.to_geometry().intersects(q)),
                     });
