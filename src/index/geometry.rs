@@ -20,10 +20,7 @@ pub fn from_geojson(value: &Value) -> Result<Geometry<f64>, String> {
             .get("geometries")
             .and_then(Value::as_array)
             .ok_or("a GeometryCollection needs a `geometries` array")?;
-        let members = members
-            .iter()
-            .map(from_geojson)
-            .collect::<Result<Vec<_>, _>>()?;
+        let members = each(members, from_geojson)?;
         return Ok(Geometry::GeometryCollection(GeometryCollection::new_from(
             members,
         )));
@@ -33,26 +30,20 @@ pub fn from_geojson(value: &Value) -> Result<Geometry<f64>, String> {
         .ok_or_else(|| format!("a {kind} needs `coordinates`"))?;
     match kind {
         "Point" => Ok(Geometry::Point(Point::from(position(coordinates)?))),
-        "MultiPoint" => Ok(Geometry::MultiPoint(MultiPoint::new(
-            array(coordinates)?
-                .iter()
-                .map(|p| position(p).map(Point::from))
-                .collect::<Result<_, _>>()?,
-        ))),
+        "MultiPoint" => Ok(Geometry::MultiPoint(MultiPoint::new(each(
+            array(coordinates)?,
+            |p| position(p).map(Point::from),
+        )?))),
         "LineString" => Ok(Geometry::LineString(line(coordinates)?)),
-        "MultiLineString" => Ok(Geometry::MultiLineString(MultiLineString::new(
-            array(coordinates)?
-                .iter()
-                .map(line)
-                .collect::<Result<_, _>>()?,
-        ))),
+        "MultiLineString" => Ok(Geometry::MultiLineString(MultiLineString::new(each(
+            array(coordinates)?,
+            line,
+        )?))),
         "Polygon" => Ok(Geometry::Polygon(polygon(coordinates)?)),
-        "MultiPolygon" => Ok(Geometry::MultiPolygon(MultiPolygon::new(
-            array(coordinates)?
-                .iter()
-                .map(polygon)
-                .collect::<Result<_, _>>()?,
-        ))),
+        "MultiPolygon" => Ok(Geometry::MultiPolygon(MultiPolygon::new(each(
+            array(coordinates)?,
+            polygon,
+        )?))),
         other => Err(format!("unknown geometry type `{other}`")),
     }
 }
@@ -82,10 +73,7 @@ fn position(value: &Value) -> Result<Coord<f64>, String> {
 
 /// A line string: two or more positions.
 fn line(value: &Value) -> Result<LineString<f64>, String> {
-    let points = array(value)?
-        .iter()
-        .map(position)
-        .collect::<Result<Vec<_>, _>>()?;
+    let points = each(array(value)?, position)?;
     if points.len() < 2 {
         return Err("a line string needs at least two positions".into());
     }
@@ -94,19 +82,28 @@ fn line(value: &Value) -> Result<LineString<f64>, String> {
 
 /// A polygon: an exterior ring then holes, each ring of four or more positions.
 fn polygon(value: &Value) -> Result<Polygon<f64>, String> {
-    let mut rings = array(value)?
-        .iter()
-        .map(|ring| {
-            let ring = line(ring)?;
-            if ring.0.len() < 4 {
-                return Err("a polygon ring needs at least four positions".to_string());
-            }
-            Ok(ring)
-        })
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter();
-    let exterior = rings.next().ok_or("a polygon needs an exterior ring")?;
-    Ok(Polygon::new(exterior, rings.collect()))
+    let ring = |value: &Value| {
+        let ring = line(value)?;
+        if ring.0.len() < 4 {
+            return Err("a polygon ring needs at least four positions".to_string());
+        }
+        Ok(ring)
+    };
+    let Some((exterior, holes)) = array(value)?.split_first() else {
+        return Err("a polygon needs an exterior ring".into());
+    };
+    Ok(Polygon::new(ring(exterior)?, each(holes, ring)?))
+}
+
+/// Each of `values` read by `read`, in a vector of exactly their number: geometries are
+/// kept for the snapshot's life, and one collected from an iterator of `Result`s grows
+/// to up to twice what it holds.
+fn each<T>(values: &[Value], read: impl Fn(&Value) -> Result<T, String>) -> Result<Vec<T>, String> {
+    let mut read_all = Vec::with_capacity(values.len());
+    for value in values {
+        read_all.push(read(value)?);
+    }
+    Ok(read_all)
 }
 
 #[cfg(test)]
@@ -176,5 +173,19 @@ mod tests {
             let error = from_geojson(&bad).unwrap_err();
             assert!(error.contains(reason), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn holds_no_spare_capacity() {
+        let ring = json!([[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]);
+        let two = json!({"type": "MultiPolygon", "coordinates": [[ring], [ring, ring]]});
+        let Ok(Geometry::MultiPolygon(polygons)) = from_geojson(&two) else {
+            panic!("not read as a MultiPolygon");
+        };
+        assert_eq!(polygons.0.capacity(), 2);
+        assert_eq!(polygons.0[0].exterior().0.capacity(), 5);
+        assert_eq!(polygons.0[0].interiors().len(), 0);
+        assert_eq!(polygons.0[1].interiors().len(), 1);
+        assert_eq!(polygons.0[1].interiors()[0].0.capacity(), 5);
     }
 }
