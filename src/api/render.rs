@@ -46,8 +46,9 @@ pub fn write_item(out: &mut Vec<u8>, base: &Base, reader: &Reader, indexed: &Ind
     for piece in pieces {
         match piece {
             Piece::Bytes(bytes) => out.extend_from_slice(bytes),
-            Piece::Href(path) => {
-                let _ = serde_json::to_writer(&mut *out, &reader.asset_href(base, path));
+            Piece::Href(relative) => {
+                let path = format!("/{}", relative.trim_start_matches('/'));
+                let _ = serde_json::to_writer(&mut *out, &reader.asset_href(base, &path));
             }
         }
     }

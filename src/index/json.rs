@@ -9,18 +9,20 @@ use std::ops::Range;
 
 use serde_json::{Map, Value};
 
-/// The serialized Item without its closing `}`, where the hrefs go, and where each
-/// top-level member and each property is.
+/// The serialized Item without its closing `}`, where its local hrefs are, and where
+/// each top-level member and each property is.
 #[derive(Debug)]
 pub struct ItemJson {
+    /// The Item as mapped (local hrefs relative), without its closing `}`.
     bytes: Box<[u8]>,
-    parts: Box<[Part]>,
-    /// Each top-level member.
-    members: Box<[Span]>,
-    /// Each member of `properties`.
-    properties: Box<[Span]>,
-    /// Whether each local href has its own [`Part::Href`]; when not (a property holds an
-    /// href marker), the bytes are the Item as mapped and have to be rendered as a tree.
+    /// Each local asset href's JSON string, in order; empty when not `spliced`.
+    hrefs: Box<[Href]>,
+    /// Each top-level member, then each member of `properties`.
+    spans: Box<[Span]>,
+    /// How many of `spans` are top-level members.
+    members: u32,
+    /// Whether each local href is in `hrefs`; when not (one could not be told apart from
+    /// the rest of the Item), it has to be rendered as a tree.
     spliced: bool,
 }
 
@@ -43,25 +45,26 @@ impl Span {
     }
 }
 
-#[derive(Debug)]
-enum Part {
-    Bytes(Range<usize>),
-    /// A local asset href: its path from `/`.
-    Href(String),
+/// Where a local href's JSON string (quotes included) is in the bytes.
+#[derive(Debug, Clone, Copy)]
+struct Href {
+    start: u32,
+    end: u32,
 }
 
 /// One piece of a serialized Item, in order.
 pub enum Piece<'a> {
     /// JSON text to copy as is.
     Bytes(&'a [u8]),
-    /// Where the JSON string of a local asset's href goes: its path from `/`.
+    /// Where the JSON string of a local asset's href goes: the href as mapped, relative
+    /// to the API's root.
     Href(&'a str),
 }
 
 impl ItemJson {
-    /// Serializes an Item (which should have `collection` and no `links`), a marker in
-    /// place of each local asset href; the Item is left as it was. When a marker is not
-    /// found exactly once, the Item is kept as it is, unspliced.
+    /// Serializes an Item (which should have `collection` and no `links`), noting where
+    /// each local asset href is; the Item is left as it was. When an href cannot be told
+    /// apart from the rest of the Item, the Item is kept unspliced.
     pub fn new(item: &mut Map<String, Value>) -> ItemJson {
         let mut originals = Vec::new();
         if let Some(assets) = item.get_mut("assets").and_then(Value::as_object_mut) {
@@ -75,20 +78,12 @@ impl ItemJson {
             }
         }
         let written = Written::of(item);
-        let paths: Vec<String> = originals
-            .iter()
-            .map(|href| format!("/{}", href.as_str().unwrap_or("").trim_start_matches('/')))
-            .collect();
         if let Some(assets) = item.get_mut("assets") {
             replace_markers(assets, |n| originals.get(n).cloned());
         }
-        match splice(&written.bytes, paths) {
-            Some(parts) => written.into_json(parts, true),
-            None => {
-                let written = Written::of(item);
-                let whole = vec![Part::Bytes(0..written.bytes.len())];
-                written.into_json(whole, false)
-            }
+        match written.splice(&originals) {
+            Some(json) => json,
+            None => Written::of(item).into_json(Vec::new(), false),
         }
     }
 
@@ -96,33 +91,50 @@ impl ItemJson {
     /// spliced and has to be rendered from [`ItemJson::to_map`].
     pub fn pieces(&self) -> Option<impl Iterator<Item = Piece<'_>>> {
         self.spliced.then(|| {
-            self.parts.iter().map(|part| match part {
-                Part::Bytes(range) => Piece::Bytes(&self.bytes[range.clone()]),
-                Part::Href(path) => Piece::Href(path),
+            let mut from = 0;
+            let mut hrefs = self.hrefs.iter();
+            let mut next_href = None;
+            std::iter::from_fn(move || {
+                if let Some(href) = next_href.take() {
+                    return Some(Piece::Href(href));
+                }
+                if from > self.bytes.len() {
+                    return None;
+                }
+                match hrefs.next() {
+                    Some(href) => {
+                        let (start, end) = (href.start as usize, href.end as usize);
+                        let text = &self.bytes[start + 1..end - 1];
+                        next_href = Some(std::str::from_utf8(text).unwrap_or_default());
+                        let bytes = &self.bytes[from..start];
+                        from = end;
+                        Some(Piece::Bytes(bytes))
+                    }
+                    None => {
+                        let bytes = &self.bytes[from..];
+                        from = self.bytes.len() + 1;
+                        Some(Piece::Bytes(bytes))
+                    }
+                }
             })
         })
     }
 
     /// One top-level member's value, read from the bytes; local hrefs as mapped.
     pub fn member(&self, name: &str) -> Option<Value> {
-        let span = self.find(&self.members, name)?;
-        let value = serde_json::from_slice(&self.bytes[span.value()]).ok()?;
-        Some(if name == "assets" {
-            self.unmark(value)
-        } else {
-            value
-        })
+        let span = self.find(self.member_spans(), name)?;
+        serde_json::from_slice(&self.bytes[span.value()]).ok()
     }
 
     /// One property's value, read from the bytes.
     pub fn property(&self, name: &str) -> Option<Value> {
-        let span = self.find(&self.properties, name)?;
+        let span = self.find(self.property_spans(), name)?;
         serde_json::from_slice(&self.bytes[span.value()]).ok()
     }
 
     /// Each property's name and its value's JSON text.
     pub fn property_texts(&self) -> impl Iterator<Item = (Cow<'_, str>, &[u8])> {
-        self.properties.iter().filter_map(|span| {
+        self.property_spans().iter().filter_map(|span| {
             let raw = &self.bytes[span.key()];
             let name = match std::str::from_utf8(raw) {
                 Ok(text) if !text.contains('\\') && text.len() >= 2 => {
@@ -138,15 +150,15 @@ impl ItemJson {
     pub fn to_map(&self) -> Map<String, Value> {
         let mut text = self.bytes.to_vec();
         text.push(b'}');
-        match serde_json::from_slice::<Map<String, Value>>(&text) {
-            Ok(mut item) => {
-                if let Some(assets) = item.remove("assets") {
-                    item.insert("assets".into(), self.unmark(assets));
-                }
-                item
-            }
-            Err(_) => Map::new(),
-        }
+        serde_json::from_slice(&text).unwrap_or_default()
+    }
+
+    fn member_spans(&self) -> &[Span] {
+        self.spans.get(..self.members as usize).unwrap_or_default()
+    }
+
+    fn property_spans(&self) -> &[Span] {
+        self.spans.get(self.members as usize..).unwrap_or_default()
     }
 
     /// The member of `spans` named `name`.
@@ -164,25 +176,6 @@ impl ItemJson {
             return raw.len() == name.len() + 2 && &raw[1..raw.len() - 1] == name.as_bytes();
         }
         serde_json::from_slice::<String>(raw).is_ok_and(|key| key == name)
-    }
-
-    /// `assets` with each href marker replaced by the relative href it stands for.
-    fn unmark(&self, mut assets: Value) -> Value {
-        if self.spliced {
-            let paths: Vec<&str> = self
-                .parts
-                .iter()
-                .filter_map(|part| match part {
-                    Part::Href(path) => Some(path.as_str()),
-                    Part::Bytes(_) => None,
-                })
-                .collect();
-            replace_markers(&mut assets, |n| {
-                let path = paths.get(n)?;
-                Some(Value::String(path.trim_start_matches('/').to_owned()))
-            });
-        }
-        assets
     }
 }
 
@@ -247,24 +240,88 @@ impl Written {
         }
     }
 
+    /// These bytes with the marker of each of `originals` replaced by that href, noted;
+    /// `None` when a marker is not found exactly once, or an href needs escaping.
+    fn splice(self, originals: &[Value]) -> Option<ItemJson> {
+        let mut found: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(originals.len());
+        for (n, original) in originals.iter().enumerate() {
+            let quoted = serde_json::to_vec(&marker(n)).ok()?;
+            let mut at = memchr::memmem::find_iter(&self.bytes, &quoted);
+            let (Some(start), None) = (at.next(), at.next()) else {
+                return None;
+            };
+            let text = serde_json::to_vec(original).ok()?;
+            if text.contains(&b'\\') {
+                return None;
+            }
+            found.push((start, start + quoted.len(), text));
+        }
+        found.sort_unstable();
+        // Each offset past a replaced marker moves by how much longer its href is.
+        let moved = |offset: u32| {
+            let offset = offset as usize;
+            let after: isize = found
+                .iter()
+                .take_while(|(_, end, _)| *end <= offset)
+                .map(|(start, end, text)| text.len() as isize - (end - start) as isize)
+                .sum();
+            u32::try_from(offset.checked_add_signed(after)?).ok()
+        };
+        let shift = |spans: Vec<Span>| -> Option<Vec<Span>> {
+            spans
+                .into_iter()
+                .map(|s| {
+                    Some(Span {
+                        key: moved(s.key)?,
+                        value: moved(s.value)?,
+                        end: moved(s.end)?,
+                    })
+                })
+                .collect()
+        };
+        let members = shift(self.members)?;
+        let properties = shift(self.properties)?;
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        let mut hrefs = Vec::with_capacity(found.len());
+        let mut from = 0;
+        for (start, end, text) in &found {
+            bytes.extend_from_slice(&self.bytes[from..*start]);
+            let at = u32::try_from(bytes.len()).ok()?;
+            bytes.extend_from_slice(text);
+            hrefs.push(Href {
+                start: at,
+                end: u32::try_from(bytes.len()).ok()?,
+            });
+            from = *end;
+        }
+        bytes.extend_from_slice(&self.bytes[from..]);
+        let written = Written {
+            bytes,
+            members,
+            properties,
+        };
+        Some(written.into_json(hrefs, true))
+    }
+
     /// The [`ItemJson`] of these bytes; no member can be looked up in an Item over 4 GiB.
     /// Each part is copied to an allocation of its own size: shrinking a buffer in place
     /// can leave it in a block up to twice as large (mimalloc keeps a block that is at
     /// least half used), and these are kept for the snapshot's life.
-    fn into_json(self, parts: Vec<Part>, spliced: bool) -> ItemJson {
-        let fits = u32::try_from(self.bytes.len()).is_ok();
-        let spans = |spans: Vec<Span>| {
-            if fits {
-                Box::from(spans.as_slice())
-            } else {
-                Box::from([])
+    fn into_json(self, hrefs: Vec<Href>, spliced: bool) -> ItemJson {
+        let members = u32::try_from(self.members.len()).ok();
+        let (spans, members) = match members {
+            Some(count) if u32::try_from(self.bytes.len()).is_ok() => {
+                let mut spans = self.members;
+                spans.extend(self.properties);
+                (Box::from(spans.as_slice()), count)
             }
+            _ => (Box::from([]), 0),
         };
         ItemJson {
             bytes: Box::from(self.bytes.as_slice()),
-            parts: parts.into_boxed_slice(),
-            members: spans(self.members),
-            properties: spans(self.properties),
+            hrefs: Box::from(hrefs.as_slice()),
+            spans,
+            members,
             spliced,
         }
     }
@@ -277,30 +334,6 @@ fn span(key: usize, value: usize, end: usize) -> Option<Span> {
         value: u32::try_from(value).ok()?,
         end: u32::try_from(end).ok()?,
     })
-}
-
-/// The parts of `bytes` around the marker of each of `paths`; `None` when a marker is
-/// not found exactly once.
-fn splice(bytes: &[u8], mut paths: Vec<String>) -> Option<Vec<Part>> {
-    let mut found: Vec<(usize, usize, usize)> = Vec::with_capacity(paths.len());
-    for n in 0..paths.len() {
-        let quoted = serde_json::to_vec(&marker(n)).ok()?;
-        let mut at = memchr::memmem::find_iter(bytes, &quoted);
-        let (Some(start), None) = (at.next(), at.next()) else {
-            return None;
-        };
-        found.push((start, start + quoted.len(), n));
-    }
-    found.sort_unstable();
-    let mut parts = Vec::with_capacity(2 * found.len() + 1);
-    let mut from = 0;
-    for (start, end, n) in found {
-        parts.push(Part::Bytes(from..start));
-        parts.push(Part::Href(std::mem::take(&mut paths[n])));
-        from = end;
-    }
-    parts.push(Part::Bytes(from..bytes.len()));
-    Some(parts)
 }
 
 /// A string no Item holds: NUL-delimited, so serialized as `\u0000`.
@@ -328,7 +361,7 @@ mod tests {
             match piece {
                 Piece::Bytes(bytes) => out.extend_from_slice(bytes),
                 Piece::Href(path) => {
-                    out.extend_from_slice(format!("\"https://x.example{path}\"").as_bytes())
+                    out.extend_from_slice(format!("\"https://x.example/{path}\"").as_bytes())
                 }
             }
         }
@@ -363,8 +396,8 @@ mod tests {
         assert_eq!(
             hrefs,
             [
-                "/collections/c/items/i/assets/a/a.tif",
-                "/collections/c/items/i/assets/c/c.npy"
+                "collections/c/items/i/assets/a/a.tif",
+                "collections/c/items/i/assets/c/c.npy"
             ]
         );
         let value = assemble(&json);
@@ -425,6 +458,44 @@ mod tests {
         assert_eq!(json.property("ü\\"), Some(json!(true)));
         let names: Vec<String> = json.property_texts().map(|(n, _)| n.into_owned()).collect();
         assert_eq!(names, ["a\"b", "ü\\"]);
+        assert_eq!(json.to_map(), item);
+    }
+
+    #[test]
+    fn members_after_an_href_are_still_found() {
+        let href = "collections/c/items/i/assets/a/a-long-file-name.tif";
+        let item = object(json!({
+            "id": "i",
+            "assets": {
+                "a": {"href": href},
+                "b": {"href": "b.tif", "title": "b"},
+            },
+            "properties": {"echo": href, "n": 2},
+            "last": [1, 2],
+        }));
+        let json = ItemJson::new(&mut item.clone());
+        assert!(json.pieces().is_some());
+        assert_eq!(json.to_map(), item);
+        assert_eq!(json.member("assets"), Some(item["assets"].clone()));
+        assert_eq!(json.member("last"), Some(json!([1, 2])));
+        assert_eq!(json.property("echo"), Some(json!(href)));
+        assert_eq!(json.property("n"), Some(json!(2)));
+        let value = assemble(&json);
+        assert_eq!(
+            value["assets"]["a"]["href"],
+            format!("https://x.example/{href}")
+        );
+        assert_eq!(value["assets"]["b"]["href"], "https://x.example/b.tif");
+        assert_eq!(value["properties"]["echo"], href);
+    }
+
+    #[test]
+    fn an_href_that_needs_escaping_is_kept_unspliced() {
+        let item = object(json!({
+            "id": "i", "assets": {"a": {"href": "odd\"name.tif"}}
+        }));
+        let json = ItemJson::new(&mut item.clone());
+        assert!(json.pieces().is_none());
         assert_eq!(json.to_map(), item);
     }
 
