@@ -91,7 +91,7 @@ fn snapshot() -> Snapshot {
             "data".to_string(),
             BlobRef {
                 source: "src".into(),
-                repository: format!("repo/{collection}"),
+                repository: format!("repo/{collection}").into(),
                 digest: "sha256:00".into(),
                 size: 1,
                 media_type: "image/tiff".into(),

@@ -59,7 +59,7 @@ pub async fn asset(
             .cloned()
             .ok_or_else(|| ApiError::not_found(format!("asset `{key}/{file}` of item `{id}`")))?
     };
-    let source = state.sources.get(&blob.source).ok_or_else(|| {
+    let source = state.sources.get(&*blob.source).ok_or_else(|| {
         ApiError::Internal(format!(
             "blob {} names unknown source `{}`",
             blob.digest, blob.source

@@ -34,7 +34,7 @@ pub async fn list(
                 "key": key,
                 "path": member.path,
                 "href": href,
-                "type": blob.media_type,
+                "type": &*blob.media_type,
                 "file:size": blob.size,
             }))
         })

@@ -194,9 +194,9 @@ impl Snapshot {
             for (_, blob) in item.assets() {
                 if !pairs
                     .iter()
-                    .any(|(s, r)| *s == blob.source && *r == blob.repository)
+                    .any(|(s, r)| **s == *blob.source && **r == *blob.repository)
                 {
-                    pairs.push((blob.source.clone(), blob.repository.clone()));
+                    pairs.push((blob.source.to_string(), blob.repository.to_string()));
                 }
             }
         }

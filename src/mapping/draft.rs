@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::crs::Crs;
 use super::geometry::Geometry;
 use super::ids::{digest_hex, is_referrer_tag, sanitize};
-use super::provenance::{self, FILE_EXTENSION, TITLE};
+use super::provenance::{self, FILE_EXTENSION, SharedNames, TITLE};
 use super::time::ItemTime;
 use super::{BlobRef, MappedItem, MappingOptions};
 use crate::crawl::Artifact;
@@ -25,6 +25,8 @@ pub struct Context<'a> {
     /// Layers by title; `None` when two layers share the title.
     by_title: HashMap<&'a str, Option<&'a Descriptor>>,
     crs: HashMap<String, Rc<Crs>>,
+    /// The names its blob refs share.
+    pub shared_names: SharedNames<'a>,
 }
 
 impl<'a> Context<'a> {
@@ -54,6 +56,7 @@ impl<'a> Context<'a> {
             by_digest,
             by_title,
             crs: HashMap::new(),
+            shared_names: SharedNames::of(artifact),
         }
     }
 
@@ -208,7 +211,7 @@ impl Draft {
         fields.remove("href");
         self.assets.insert(key.clone(), Value::Object(fields));
         self.blobs
-            .insert(key, provenance::blob_ref(ctx.artifact, layer));
+            .insert(key, provenance::blob_ref(&ctx.shared_names, layer));
     }
 
     /// Adds an asset served from a part of a blob (a file inside a tar layer) under a

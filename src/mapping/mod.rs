@@ -45,6 +45,7 @@ mod time;
 mod versions;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -72,16 +73,16 @@ impl Default for MappingOptions {
 /// The registry blob behind an asset: what the asset proxy may fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobRef {
-    /// Name of the configured source holding the blob.
-    pub source: String,
-    /// Repository holding the blob.
-    pub repository: String,
+    /// Name of the configured source holding the blob (shared by the artifact's blobs).
+    pub source: Arc<str>,
+    /// Repository holding the blob (shared by the artifact's blobs).
+    pub repository: Arc<str>,
     /// `sha256:…`.
     pub digest: String,
     /// Size in bytes of what the asset serves (the blob, or one member of it).
     pub size: u64,
-    /// Media type, served as `Content-Type`.
-    pub media_type: String,
+    /// Media type, served as `Content-Type` (shared by the artifact's blobs of that type).
+    pub media_type: Arc<str>,
     /// The file name the href ends with (URL-safe).
     pub file_name: String,
     /// For a file inside a tar layer: which, and where its bytes start in the blob

@@ -1,6 +1,9 @@
 //! Provenance of Items and assets: `oci:*` properties and the file extension's `file:*`
 //! fields of layer assets.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use super::BlobRef;
@@ -61,16 +64,49 @@ pub fn layer_fields(layer: &Descriptor) -> Map<String, Value> {
     fields
 }
 
-/// The blob behind a layer asset.
-pub fn blob_ref(artifact: &Artifact, layer: &Descriptor) -> BlobRef {
+/// The blob behind a layer asset, its names taken from `shared` where they are there.
+pub fn blob_ref(shared: &SharedNames<'_>, layer: &Descriptor) -> BlobRef {
     BlobRef {
-        source: artifact.source.clone(),
-        repository: artifact.repository.clone(),
+        source: shared.source.clone(),
+        repository: shared.repository.clone(),
         digest: layer.digest.clone(),
         size: layer.size,
-        media_type: layer.media_type.clone(),
+        media_type: shared.media_type(&layer.media_type),
         file_name: file_name(layer),
         member: None,
+    }
+}
+
+/// The names an artifact's blob refs share, allocated once per artifact: every Item
+/// keeps its blob refs for the snapshot's life.
+pub struct SharedNames<'a> {
+    source: Arc<str>,
+    repository: Arc<str>,
+    media_types: HashMap<&'a str, Arc<str>>,
+}
+
+impl<'a> SharedNames<'a> {
+    /// The names of `artifact` and of its layers' media types.
+    pub fn of(artifact: &'a Artifact) -> Self {
+        let mut media_types = HashMap::new();
+        for layer in &artifact.layers {
+            media_types
+                .entry(layer.media_type.as_str())
+                .or_insert_with(|| Arc::from(layer.media_type.as_str()));
+        }
+        SharedNames {
+            source: Arc::from(artifact.source.as_str()),
+            repository: Arc::from(artifact.repository.as_str()),
+            media_types,
+        }
+    }
+
+    /// `media_type`, shared when a layer of the artifact has it.
+    fn media_type(&self, media_type: &str) -> Arc<str> {
+        self.media_types
+            .get(media_type)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(media_type))
     }
 }
 

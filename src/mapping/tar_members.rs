@@ -79,7 +79,7 @@ fn add_member(
     fields.insert("oci:layer".to_owned(), json!(layer_key));
     let blob = BlobRef {
         size: member.size,
-        media_type,
+        media_type: media_type.into(),
         file_name,
         member: Some(Box::new(TarMember {
             path: member.path.clone(),

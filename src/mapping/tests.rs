@@ -183,7 +183,7 @@ fn assert_valid_item(item: &MappedItem) {
             item.collection, item.id, blob.file_name
         );
         assert_eq!(asset["href"], href.as_str());
-        assert_eq!(asset["type"], blob.media_type.as_str());
+        assert_eq!(asset["type"], &*blob.media_type);
         assert_eq!(asset["file:size"], blob.size);
         assert!(
             json["stac_extensions"]
@@ -246,12 +246,15 @@ fn maps_pastis_sample_patches() {
         "sha256:7cff937ff47cf327ab3fe27310da670719f87e86cd1f72c24459c3b542e505e0"
     );
     assert_eq!(
-        (
-            blob.source.as_str(),
-            blob.repository.as_str(),
-            blob.file_name.as_str()
-        ),
+        (&*blob.source, &*blob.repository, blob.file_name.as_str()),
         ("local", "eo/pastis", "10000.tar")
+    );
+    let other = &item(&mapped, "10001").assets["data"];
+    assert!(
+        Arc::ptr_eq(&blob.source, &other.source)
+            && Arc::ptr_eq(&blob.repository, &other.repository)
+            && Arc::ptr_eq(&blob.media_type, &other.media_type),
+        "an artifact's blob refs share their names"
     );
 
     let collection = &mapped.collection.collection;
