@@ -6,6 +6,8 @@ use geo::{
 };
 use serde_json::Value;
 
+use super::spatial::Bbox;
+
 /// Reads a GeoJSON geometry object; the error says what is wrong with it.
 pub fn from_geojson(value: &Value) -> Result<Geometry<f64>, String> {
     let object = value
@@ -46,6 +48,40 @@ pub fn from_geojson(value: &Value) -> Result<Geometry<f64>, String> {
         )?))),
         other => Err(format!("unknown geometry type `{other}`")),
     }
+}
+
+/// Whether `geometry` is exactly the rectangle `bbox` (a polygon, or a multipolygon of one,
+/// whose only ring runs along the box's four sides): then the bbox alone answers
+/// `intersects` as the geometry would.
+pub fn is_rectangle_of(geometry: &Geometry<f64>, bbox: &Bbox) -> bool {
+    let polygon = match geometry {
+        Geometry::Polygon(polygon) => polygon,
+        Geometry::MultiPolygon(multi) if multi.0.len() == 1 => &multi.0[0],
+        _ => return false,
+    };
+    let ring = &polygon.exterior().0;
+    if !polygon.interiors().is_empty() || ring.len() != 5 || ring[0] != ring[4] {
+        return false;
+    }
+    if !(bbox.west < bbox.east && bbox.south < bbox.north) {
+        return false;
+    }
+    let corner = |c: &Coord<f64>| {
+        let x = [bbox.west, bbox.east].iter().position(|x| *x == c.x)?;
+        let y = [bbox.south, bbox.north].iter().position(|y| *y == c.y)?;
+        Some(1 << (2 * y + x))
+    };
+    let mut seen = 0;
+    for (c, next) in ring.iter().zip(&ring[1..]) {
+        let Some(bit) = corner(c) else {
+            return false;
+        };
+        if c.x != next.x && c.y != next.y {
+            return false;
+        }
+        seen |= bit;
+    }
+    seen == 0b1111
 }
 
 /// A JSON array, or an error.
@@ -111,6 +147,57 @@ mod tests {
     use super::*;
     use geo::Intersects;
     use serde_json::json;
+
+    #[test]
+    fn tells_a_rectangle_of_its_bbox() {
+        let bbox = Bbox {
+            west: 0.0,
+            south: 1.0,
+            east: 2.0,
+            north: 3.0,
+        };
+        let ring = |positions: Value| {
+            from_geojson(&json!({"type": "Polygon", "coordinates": [positions]})).unwrap()
+        };
+        let rectangles = [
+            ring(json!([[0, 1], [2, 1], [2, 3], [0, 3], [0, 1]])),
+            ring(json!([[2, 3], [2, 1], [0, 1], [0, 3], [2, 3]])),
+            from_geojson(&json!({"type": "MultiPolygon",
+                "coordinates": [[[[0, 3], [0, 1], [2, 1], [2, 3], [0, 3]]]]}))
+            .unwrap(),
+        ];
+        for rectangle in &rectangles {
+            assert!(is_rectangle_of(rectangle, &bbox), "{rectangle:?}");
+        }
+        let others = [
+            // Corners in bow-tie order.
+            ring(json!([[0, 1], [2, 3], [2, 1], [0, 3], [0, 1]])),
+            // Back and forth along two sides.
+            ring(json!([[0, 1], [2, 1], [2, 3], [2, 1], [0, 1]])),
+            // A smaller rectangle than the bbox.
+            ring(json!([[0, 1], [1, 1], [1, 3], [0, 3], [0, 1]])),
+            // A triangle, and a rectangle with a hole.
+            ring(json!([[0, 1], [2, 1], [0, 3], [0, 1]])),
+            from_geojson(&json!({"type": "Polygon", "coordinates": [
+                [[0, 1], [2, 1], [2, 3], [0, 3], [0, 1]],
+                [[0.5, 1.5], [1, 1.5], [1, 2], [0.5, 1.5]]]}))
+            .unwrap(),
+            from_geojson(&json!({"type": "MultiPolygon", "coordinates": [
+                [[[0, 1], [2, 1], [2, 3], [0, 3], [0, 1]]],
+                [[[0, 1], [2, 1], [2, 3], [0, 3], [0, 1]]]]}))
+            .unwrap(),
+            from_geojson(&json!({"type": "Point", "coordinates": [0, 1]})).unwrap(),
+        ];
+        for other in &others {
+            assert!(!is_rectangle_of(other, &bbox), "{other:?}");
+        }
+        let crossing = Bbox {
+            west: 2.0,
+            east: 0.0,
+            ..bbox
+        };
+        assert!(!is_rectangle_of(&rectangles[0], &crossing));
+    }
 
     #[test]
     fn reads_every_kind() {

@@ -48,7 +48,8 @@ pub struct IndexedItem {
     pub id: String,
     /// Its bbox, from `bbox` or else from its geometry; `None` when it has neither.
     pub bbox: Option<Bbox>,
-    /// Its geometry; `None` when null or unreadable.
+    /// Its geometry, when it says more than `bbox`: `None` when null, unreadable, or the
+    /// very rectangle of `bbox` (searches then check the bbox).
     pub geometry: Option<geo::Geometry<f64>>,
     /// Its time range; `None` when it has no readable time.
     pub time: Option<Interval>,
@@ -83,6 +84,7 @@ impl IndexedItem {
             .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
             .and_then(|values| Bbox::from_values(&values).ok())
             .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
+        let geometry = geometry.filter(|g| !bbox.is_some_and(|b| geometry::is_rectangle_of(g, &b)));
         let time = item
             .get("properties")
             .and_then(Value::as_object)
@@ -337,6 +339,12 @@ mod tests {
                     "none",
                     json!({"geometry": {"type": "Nope"}, "bbox": "x"}),
                 ),
+                item(
+                    "c",
+                    "rectangle",
+                    json!({"geometry": {"type": "Polygon",
+                        "coordinates": [[[0, 1], [2, 1], [2, 3], [0, 3], [0, 1]]]}}),
+                ),
             ],
         );
         let bbox = snapshot.item("c", "bbox").unwrap();
@@ -345,7 +353,11 @@ mod tests {
         let geom = snapshot.item("c", "geom").unwrap();
         assert_eq!(geom.bbox.unwrap().east, 5.0);
         assert!(geom.time.is_some());
+        assert!(geom.geometry.is_some());
         let none = snapshot.item("c", "none").unwrap();
         assert!(none.bbox.is_none() && none.geometry.is_none());
+        let rectangle = snapshot.item("c", "rectangle").unwrap();
+        assert_eq!(rectangle.bbox.unwrap().north, 3.0);
+        assert!(rectangle.geometry.is_none(), "its bbox says as much");
     }
 }

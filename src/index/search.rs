@@ -96,7 +96,7 @@ impl Search {
         if let Some(query) = &self.intersects {
             let exact = match (&item.geometry, item.bbox) {
                 (Some(geometry), _) => geometry.intersects(query),
-                (None, Some(bbox)) => bbox.to_geometry().intersects(query),
+                (None, Some(bbox)) => bbox.intersects(query),
                 (None, None) => false,
             };
             if !exact {
@@ -592,6 +592,13 @@ mod tests {
                 "outside",
                 json!({"geometry": triangle(20.0, 20.0, 2.0)}),
             ),
+            // A rectangle, held as its bbox, with a corner in the square.
+            mapped(
+                "c",
+                "rectangle",
+                json!({"geometry": {"type": "Polygon",
+                    "coordinates": [[[9.0, 9.0], [12.0, 9.0], [12.0, 12.0], [9.0, 12.0], [9.0, 9.0]]]}}),
+            ),
             // No geometry: its bbox decides.
             mapped(
                 "c",
@@ -620,7 +627,10 @@ mod tests {
             .iter()
             .map(|i| i.id.as_str())
             .collect();
-        assert_eq!(ids, ["bbox-only", "edge-hit", "inside", "point"]);
+        assert_eq!(
+            ids,
+            ["bbox-only", "edge-hit", "inside", "point", "rectangle"]
+        );
         assert_eq!(ids, brute_force(&snapshot, &search));
     }
 

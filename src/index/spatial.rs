@@ -1,6 +1,6 @@
 //! Bounding boxes, antimeridian-aware.
 
-use geo::{BoundingRect, Geometry, MultiPolygon, Rect};
+use geo::{BoundingRect, Coord, Geometry, Intersects, MultiPolygon, Rect};
 
 /// A lon/lat bounding box. `west > east` means it crosses the antimeridian.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,6 +64,29 @@ impl Bbox {
             ]
         } else {
             vec![[[self.west, self.south], [self.east, self.north]]]
+        }
+    }
+
+    /// Whether the box (both its parts when it crosses the antimeridian) intersects
+    /// `geometry`; exact, and without building a geometry of the box.
+    pub fn intersects(&self, geometry: &Geometry<f64>) -> bool {
+        let rect = |west: f64, east: f64| {
+            Rect::new(
+                Coord {
+                    x: west,
+                    y: self.south,
+                },
+                Coord {
+                    x: east,
+                    y: self.north,
+                },
+            )
+        };
+        if self.west > self.east {
+            rect(self.west, 180.0).intersects(geometry)
+                || rect(-180.0, self.east).intersects(geometry)
+        } else {
+            rect(self.west, self.east).intersects(geometry)
         }
     }
 
