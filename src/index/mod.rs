@@ -50,7 +50,8 @@ pub struct IndexedItem {
     pub bbox: Option<Bbox>,
     /// Its geometry, when it says more than `bbox`: `None` when null, unreadable, or the
     /// very rectangle of `bbox` (searches then check the bbox).
-    pub geometry: Option<geo::Geometry<f64>>,
+    /// (Boxed: most Items of a tiled collection need none.)
+    pub geometry: Option<Box<geo::Geometry<f64>>>,
     /// Its time range; `None` when it has no readable time.
     pub time: Option<Interval>,
     /// Links to other Items of its collection (versions).
@@ -84,7 +85,9 @@ impl IndexedItem {
             .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
             .and_then(|values| Bbox::from_values(&values).ok())
             .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
-        let geometry = geometry.filter(|g| !bbox.is_some_and(|b| geometry::is_rectangle_of(g, &b)));
+        let geometry = geometry
+            .filter(|g| !bbox.is_some_and(|b| geometry::is_rectangle_of(g, &b)))
+            .map(Box::new);
         let time = item
             .get("properties")
             .and_then(Value::as_object)
