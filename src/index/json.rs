@@ -26,23 +26,25 @@ pub struct ItemJson {
     spliced: bool,
 }
 
-/// Where one member of an object is in the bytes: its key (a JSON string) from `key` to
-/// `value - 1` (the `:`), its value from `value` to `end`.
+/// Where one member of an object is in the bytes: its value from `value` to `end`. Its
+/// key (a JSON string) runs from just after the object's `{` or the previous member's
+/// `,` (the JSON is compact) to `value - 1` (the `:`).
 #[derive(Debug, Clone, Copy)]
 struct Span {
-    key: u32,
     value: u32,
     end: u32,
 }
 
-impl Span {
-    fn key(self) -> Range<usize> {
-        self.key as usize..(self.value as usize).saturating_sub(1)
-    }
-
-    fn value(self) -> Range<usize> {
-        self.value as usize..self.end as usize
-    }
+/// Each member of an object, as the range of its key and of its value, from the spans of
+/// its members and the place of its `{`.
+fn entries(spans: &[Span], open: usize) -> impl Iterator<Item = (Range<usize>, Range<usize>)> {
+    let mut key = open + 1;
+    spans.iter().map(move |span| {
+        let (value, end) = (span.value as usize, span.end as usize);
+        let entry = (key..value.saturating_sub(1), value..end);
+        key = end + 1;
+        entry
+    })
 }
 
 /// Where a local href's JSON string (quotes included) is in the bytes.
@@ -122,27 +124,27 @@ impl ItemJson {
 
     /// One top-level member's value, read from the bytes; local hrefs as mapped.
     pub fn member(&self, name: &str) -> Option<Value> {
-        let span = self.find(self.member_spans(), name)?;
-        serde_json::from_slice(&self.bytes[span.value()]).ok()
+        let value = self.find(self.member_entries(), name)?;
+        serde_json::from_slice(&self.bytes[value]).ok()
     }
 
     /// One property's value, read from the bytes.
     pub fn property(&self, name: &str) -> Option<Value> {
-        let span = self.find(self.property_spans(), name)?;
-        serde_json::from_slice(&self.bytes[span.value()]).ok()
+        let value = self.find(self.property_entries(), name)?;
+        serde_json::from_slice(&self.bytes[value]).ok()
     }
 
     /// Each property's name and its value's JSON text.
     pub fn property_texts(&self) -> impl Iterator<Item = (Cow<'_, str>, &[u8])> {
-        self.property_spans().iter().filter_map(|span| {
-            let raw = &self.bytes[span.key()];
+        self.property_entries().filter_map(|(key, value)| {
+            let raw = &self.bytes[key];
             let name = match std::str::from_utf8(raw) {
                 Ok(text) if !text.contains('\\') && text.len() >= 2 => {
                     Cow::Borrowed(&text[1..text.len() - 1])
                 }
                 _ => Cow::Owned(serde_json::from_slice::<String>(raw).ok()?),
             };
-            Some((name, &self.bytes[span.value()]))
+            Some((name, &self.bytes[value]))
         })
     }
 
@@ -153,20 +155,29 @@ impl ItemJson {
         serde_json::from_slice(&text).unwrap_or_default()
     }
 
-    fn member_spans(&self) -> &[Span] {
-        self.spans.get(..self.members as usize).unwrap_or_default()
+    /// Each top-level member's key and value.
+    fn member_entries(&self) -> impl Iterator<Item = (Range<usize>, Range<usize>)> {
+        let spans = self.spans.get(..self.members as usize).unwrap_or_default();
+        entries(spans, 0)
     }
 
-    fn property_spans(&self) -> &[Span] {
-        self.spans.get(self.members as usize..).unwrap_or_default()
+    /// Each property's key and value; none when the Item has no `properties` object.
+    fn property_entries(&self) -> impl Iterator<Item = (Range<usize>, Range<usize>)> {
+        let spans = self.spans.get(self.members as usize..).unwrap_or_default();
+        let open = self.find(self.member_entries(), "properties");
+        let spans = if open.is_some() { spans } else { &[] };
+        entries(spans, open.map_or(0, |value| value.start))
     }
 
-    /// The member of `spans` named `name`.
-    fn find(&self, spans: &[Span], name: &str) -> Option<Span> {
-        spans
-            .iter()
-            .copied()
-            .find(|span| self.key_is(span.key(), name))
+    /// The value of the member of `entries` named `name`.
+    fn find(
+        &self,
+        mut entries: impl Iterator<Item = (Range<usize>, Range<usize>)>,
+        name: &str,
+    ) -> Option<Range<usize>> {
+        entries
+            .find(|(key, _)| self.key_is(key.clone(), name))
+            .map(|(_, value)| value)
     }
 
     /// Whether the JSON string at `quoted` is `name`.
@@ -221,7 +232,6 @@ impl Written {
             if n > 0 {
                 self.bytes.push(b',');
             }
-            let key_at = self.bytes.len();
             let _ = serde_json::to_writer(&mut self.bytes, key);
             self.bytes.push(b':');
             let value_at = self.bytes.len();
@@ -236,7 +246,7 @@ impl Written {
                     let _ = serde_json::to_writer(&mut self.bytes, value);
                 }
             }
-            spans.extend(span(key_at, value_at, self.bytes.len()));
+            spans.extend(span(value_at, self.bytes.len()));
         }
     }
 
@@ -272,7 +282,6 @@ impl Written {
                 .into_iter()
                 .map(|s| {
                     Some(Span {
-                        key: moved(s.key)?,
                         value: moved(s.value)?,
                         end: moved(s.end)?,
                     })
@@ -328,9 +337,8 @@ impl Written {
 }
 
 /// A [`Span`], when its offsets fit.
-fn span(key: usize, value: usize, end: usize) -> Option<Span> {
+fn span(value: usize, end: usize) -> Option<Span> {
     Some(Span {
-        key: u32::try_from(key).ok()?,
         value: u32::try_from(value).ok()?,
         end: u32::try_from(end).ok()?,
     })
