@@ -71,7 +71,7 @@ pub async fn asset(
         && registry.asset_mode() == AssetMode::Redirect
     {
         match registry
-            .storage_redirect(&blob.repository, &blob.digest)
+            .storage_redirect(&blob.repository, &blob.digest.to_string())
             .await
         {
             Ok(Some(location)) => return Ok(redirect(location.as_str())),

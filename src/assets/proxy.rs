@@ -36,9 +36,10 @@ pub async fn serve(
     method: &Method,
     headers: &HeaderMap,
 ) -> Response {
+    let digest = &blob.digest.to_string();
     let Some(member) = &blob.member else {
         return answer(blob, method, headers, |range| {
-            source.open_blob_for_client(&blob.repository, &blob.digest, blob.size, range)
+            source.open_blob_for_client(&blob.repository, digest, blob.size, range)
         })
         .await;
     };
@@ -49,7 +50,7 @@ pub async fn serve(
         headers.remove(header::RANGE);
         let mut response = answer(blob, method, &headers, |_| async move {
             let layer = source
-                .open_blob_for_client(&blob.repository, &blob.digest, member.layer_size, None)
+                .open_blob_for_client(&blob.repository, digest, member.layer_size, None)
                 .await?;
             let tar = decompress::decompressed(layer.stream, member.compression);
             let stream = exact_slice(tar, member.offset, blob.size);
@@ -78,12 +79,7 @@ pub async fn serve(
             end: member.offset + within.end,
         };
         source
-            .open_blob_for_client(
-                &blob.repository,
-                &blob.digest,
-                member.layer_size,
-                Some(shifted),
-            )
+            .open_blob_for_client(&blob.repository, digest, member.layer_size, Some(shifted))
             .await
     })
     .await
@@ -182,7 +178,11 @@ fn stream(
     let whole =
         blob.member.is_none() && range.is_none_or(|r| r.start == 0 && r.end + 1 == blob.size);
     Ok(if whole {
-        Body::from_stream(Verified::new(opened.stream, &blob.digest, blob.size))
+        Body::from_stream(Verified::new(
+            opened.stream,
+            &blob.digest.to_string(),
+            blob.size,
+        ))
     } else {
         Body::from_stream(opened.stream)
     })
@@ -267,7 +267,7 @@ mod tests {
         BlobRef {
             source: "demo".into(),
             repository: "secret-repo".into(),
-            digest: sha256_digest(CONTENT),
+            digest: sha256_digest(CONTENT).as_str().into(),
             size: CONTENT.len() as u64,
             media_type: "image/tiff; application=geotiff".into(),
             file_name: "hello.tif".into(),

@@ -222,7 +222,7 @@ impl Draft {
         blob: BlobRef,
         fields: Map<String, Value>,
     ) -> String {
-        let key = self.free_key(key, &blob.digest);
+        let key = self.free_key(key, &blob.digest.to_string());
         self.assets.insert(key.clone(), Value::Object(fields));
         self.blobs.insert(key.clone(), blob);
         key
@@ -231,7 +231,7 @@ impl Draft {
     /// Makes a blob servable under a URL-safe key unique in the Item without listing it
     /// among the Item's assets (files of a tar layer beyond those listed); returns the key.
     pub fn add_unlisted_blob(&mut self, key: &str, blob: BlobRef) -> String {
-        let key = self.free_key(key, &blob.digest);
+        let key = self.free_key(key, &blob.digest.to_string());
         self.blobs.insert(key.clone(), blob);
         key
     }

@@ -30,6 +30,7 @@
 
 mod collection;
 mod crs;
+mod digest;
 mod draft;
 mod generic;
 mod geometry;
@@ -49,6 +50,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+pub use self::digest::BlobDigest;
 use self::draft::{Context, Draft};
 use self::merge::Merger;
 
@@ -78,7 +80,7 @@ pub struct BlobRef {
     /// Repository holding the blob (shared by the artifact's blobs).
     pub repository: Arc<str>,
     /// `sha256:…`.
-    pub digest: String,
+    pub digest: BlobDigest,
     /// Size in bytes of what the asset serves (the blob, or one member of it).
     pub size: u64,
     /// Media type, served as `Content-Type` (shared by the artifact's blobs of that type).

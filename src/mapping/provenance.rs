@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::BlobRef;
 use super::ids::{digest_hex, sanitize};
+use super::{BlobDigest, BlobRef};
 use crate::crawl::Artifact;
 use crate::source::Descriptor;
 
@@ -69,7 +69,7 @@ pub fn blob_ref(shared: &SharedNames<'_>, layer: &Descriptor) -> BlobRef {
     BlobRef {
         source: shared.source.clone(),
         repository: shared.repository.clone(),
-        digest: layer.digest.clone(),
+        digest: BlobDigest::from(layer.digest.as_str()),
         size: layer.size,
         media_type: shared.media_type(&layer.media_type),
         file_name: file_name(layer),

@@ -23,12 +23,14 @@ pub fn attach(ctx: &Context<'_>, drafts: &mut [Draft]) {
         let layers: Vec<(String, BlobRef)> = draft
             .blobs
             .iter()
-            .filter(|(_, blob)| blob.member.is_none() && indexes.contains_key(&blob.digest))
+            .filter(|(_, blob)| {
+                blob.member.is_none() && indexes.contains_key(&blob.digest.to_string())
+            })
             .map(|(key, blob)| (key.clone(), blob.clone()))
             .collect();
         let mut listed = 0;
         for (layer_key, layer) in layers {
-            let note = match &indexes[&layer.digest] {
+            let note = match &indexes[&layer.digest.to_string()] {
                 Ok(index) => {
                     for member in index.members.iter() {
                         let compression = index.compression;
