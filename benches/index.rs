@@ -237,7 +237,7 @@ fn cql2(c: &mut Criterion) {
                 json.entry("id")
                     .or_insert_with(|| Value::String(item.id.clone()));
                 json.entry("collection")
-                    .or_insert_with(|| Value::String(item.collection.clone()));
+                    .or_insert_with(|| Value::String(item.collection.to_string()));
                 black_box(
                     expr.clone()
                         .matches(Some(&Value::Object(json)))

@@ -67,7 +67,7 @@ pub fn matches(expr: &Expr, item: &IndexedItem) -> bool {
         json.entry("id")
             .or_insert_with(|| Value::String(item.id.clone()));
         json.entry("collection")
-            .or_insert_with(|| Value::String(item.collection.clone()));
+            .or_insert_with(|| Value::String(item.collection.to_string()));
     }
     resolved
         .matches(Some(&Value::Object(json)))
@@ -126,8 +126,8 @@ fn literal(name: &str, item: &IndexedItem) -> Option<Expr> {
         return None;
     }
     let implied = |name: &str| match name {
-        "id" => Some(&item.id),
-        "collection" => Some(&item.collection),
+        "id" => Some(item.id.as_str()),
+        "collection" => Some(&*item.collection),
         _ => None,
     };
     let scalar = |value: &Value| match value {
@@ -141,7 +141,7 @@ fn literal(name: &str, item: &IndexedItem) -> Option<Expr> {
         Some(value) => return scalar(&value),
         None => {
             if let Some(text) = implied(name) {
-                return Some(Expr::Literal(text.clone()));
+                return Some(Expr::Literal(text.to_owned()));
             }
         }
     }
@@ -385,7 +385,7 @@ mod tests {
         json.entry("id")
             .or_insert_with(|| Value::String(item.id.clone()));
         json.entry("collection")
-            .or_insert_with(|| Value::String(item.collection.clone()));
+            .or_insert_with(|| Value::String(item.collection.to_string()));
         expr.clone()
             .matches(Some(&Value::Object(json)))
             .unwrap_or(false)

@@ -43,7 +43,7 @@ use spacetime::SpaceTimeIndex;
 #[derive(Debug)]
 pub struct IndexedItem {
     /// Collection id.
-    pub collection: String,
+    pub collection: Arc<str>,
     /// Item id, unique in its collection.
     pub id: String,
     /// Its bbox, from `bbox` or else from its geometry; `None` when it has neither.
@@ -74,7 +74,7 @@ impl IndexedItem {
         } = mapped;
         item.remove("links");
         item.entry("collection")
-            .or_insert_with(|| Value::String(collection.clone()));
+            .or_insert_with(|| Value::String(collection.to_string()));
         let geometry = item
             .get("geometry")
             .filter(|g| !g.is_null())
@@ -97,7 +97,7 @@ impl IndexedItem {
         // Item's other long-lived ones, not among the mapping's short-lived ones, whose
         // pages can then be given back.
         IndexedItem {
-            collection: collection.as_str().to_owned(),
+            collection: collection.clone(),
             id: id.as_str().to_owned(),
             bbox,
             geometry,
@@ -195,7 +195,7 @@ impl Snapshot {
         );
         let mut repositories: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for item in &items {
-            let pairs = repositories.entry(item.collection.clone()).or_default();
+            let pairs = repositories.entry(item.collection.to_string()).or_default();
             for (_, blob) in item.assets() {
                 if !pairs
                     .iter()
@@ -267,10 +267,10 @@ impl Snapshot {
     fn collection_range(&self, collection: &str) -> Range<usize> {
         let start = self
             .items
-            .partition_point(|item| item.collection.as_str() < collection);
+            .partition_point(|item| &*item.collection < collection);
         let end = self
             .items
-            .partition_point(|item| item.collection.as_str() <= collection);
+            .partition_point(|item| &*item.collection <= collection);
         start..end
     }
 }

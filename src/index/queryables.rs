@@ -49,7 +49,7 @@ impl Queryables {
                 }
             }
             merge(&mut global, &seen);
-            if let Some(collection) = per.get_mut(run[0].collection.as_str()) {
+            if let Some(collection) = per.get_mut(&*run[0].collection) {
                 merge(collection, &seen);
             }
         }

@@ -74,7 +74,7 @@ impl Search {
         if sets
             .collections
             .as_ref()
-            .is_some_and(|c| !c.contains(item.collection.as_str()))
+            .is_some_and(|c| !c.contains(&*item.collection))
         {
             return false;
         }
@@ -278,9 +278,8 @@ impl Snapshot {
     /// The position of the first Item after a token's (collection, id); 0 without one.
     fn start_after(&self, token: Option<&PageToken>) -> usize {
         token.map_or(0, |token| {
-            self.items.partition_point(|item| {
-                item.key() <= (token.collection.as_str(), token.id.as_str())
-            })
+            self.items
+                .partition_point(|item| item.key() <= (&*token.collection, token.id.as_str()))
         })
     }
 
@@ -295,7 +294,7 @@ impl Snapshot {
             .collect();
         let next = match items.last() {
             Some(last) if more => Some(PageToken {
-                collection: last.collection.clone(),
+                collection: last.collection.to_string(),
                 id: last.id.clone(),
                 sort: Vec::new(),
             }),
@@ -356,7 +355,7 @@ type Sorted<'a> = (Vec<Value>, &'a IndexedItem);
 fn position<'e>((values, item): &'e Sorted<'_>) -> SortPosition<'e> {
     SortPosition {
         values: values.as_slice(),
-        collection: item.collection.as_str(),
+        collection: &item.collection,
         id: item.id.as_str(),
     }
 }
@@ -387,7 +386,7 @@ fn sorted_page<'a>(matching: Vec<&'a IndexedItem>, search: &Search) -> Page<'a> 
     let page: Vec<&Sorted<'a>> = rest.iter().take(search.limit).collect();
     let next = match page.last() {
         Some((values, last)) if rest.len() > page.len() => Some(PageToken {
-            collection: last.collection.clone(),
+            collection: last.collection.to_string(),
             id: last.id.clone(),
             sort: values.clone(),
         }),
@@ -522,7 +521,7 @@ mod tests {
                 let collections_ok = search
                     .collections
                     .as_ref()
-                    .is_none_or(|c| c.contains(&item.collection));
+                    .is_none_or(|c| c.contains(&item.collection.to_string()));
                 let shape_ok = search
                     .intersects
                     .as_ref()
@@ -714,7 +713,7 @@ mod tests {
                 search
                     .token
                     .as_ref()
-                    .is_none_or(|token| item.key() > (token.collection.as_str(), token.id.as_str()))
+                    .is_none_or(|token| item.key() > (&*token.collection, token.id.as_str()))
             })
             .map(|item| item.id.as_str())
             .filter(|id| all.contains(id))
@@ -759,7 +758,7 @@ mod tests {
                 // Start after some Item, as the next page would.
                 let at = snapshot.items.get((round * 13) % 6_000).unwrap();
                 search.token = Some(PageToken {
-                    collection: at.collection.clone(),
+                    collection: at.collection.to_string(),
                     id: at.id.clone(),
                     sort: Vec::new(),
                 });
@@ -985,7 +984,7 @@ mod tests {
             ),
             (
                 with(cql_text("id = 'item-007' OR collection = 'c1'")),
-                Box::new(|i| i.id == "item-007" || i.collection == "c1"),
+                Box::new(|i| i.id == "item-007" || &*i.collection == "c1"),
             ),
             (
                 with(cql_text("properties.gsd >= 30 AND platform <> 'landsat-8'")),
@@ -1111,7 +1110,7 @@ mod tests {
                         w > e || e >= 170.0 || w <= -170.0
                     });
                     b && string(i, "title").is_some_and(|t| t.contains("beta"))
-                        && ["c0", "c3"].contains(&i.collection.as_str())
+                        && ["c0", "c3"].contains(&&*i.collection)
                         && number(i, "gsd").is_some_and(|g| g < 60.0)
                         && when(i, "datetime").is_some_and(|t| t >= day(3))
                 }),

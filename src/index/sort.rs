@@ -15,7 +15,7 @@ pub fn value_of(item: &IndexedItem, field: &str) -> Value {
     let field = field.strip_prefix("properties.").unwrap_or(field);
     match field {
         "id" => Value::String(item.id.clone()),
-        "collection" => Value::String(item.collection.clone()),
+        "collection" => Value::String(item.collection.to_string()),
         _ => item
             .property(field)
             .or_else(|| item.member(field))

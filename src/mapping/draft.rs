@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
@@ -255,7 +256,7 @@ impl Draft {
     }
 
     /// The final Item: id, collection, `oci:tags`, asset hrefs and `stac_extensions`.
-    pub fn finish(mut self, collection: &str, id: String) -> MappedItem {
+    pub fn finish(mut self, collection: &Arc<str>, id: String) -> MappedItem {
         let tags: Vec<&String> = self.tags.iter().collect();
         self.properties.insert("oci:tags".to_owned(), json!(tags));
         let mut uses_file = false;
@@ -280,11 +281,11 @@ impl Draft {
         item.remove("links");
         item.insert("stac_extensions".to_owned(), Value::Array(extensions));
         item.insert("id".to_owned(), json!(id));
-        item.insert("collection".to_owned(), json!(collection));
+        item.insert("collection".to_owned(), json!(&**collection));
         item.insert("properties".to_owned(), Value::Object(self.properties));
         item.insert("assets".to_owned(), Value::Object(self.assets));
         MappedItem {
-            collection: collection.to_owned(),
+            collection: collection.clone(),
             id,
             item,
             assets: self.blobs,

@@ -9,6 +9,7 @@
 //! appear, as if the whole repository were merged at once.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::MappedItem;
 use super::collection::Extent;
@@ -35,7 +36,7 @@ enum Settled<T> {
 
 /// The drafts of one repository's artifacts, added artifact by artifact in mapping order.
 pub struct Merger<'a, T> {
-    collection: &'a str,
+    collection: Arc<str>,
     /// Each digest of the artifacts (layers and manifests): the position of the last
     /// artifact holding it.
     last_holder: HashMap<&'a str, usize>,
@@ -65,7 +66,7 @@ impl<'a, T: Send> Merger<'a, T> {
             }
         }
         Merger {
-            collection,
+            collection: Arc::from(collection),
             last_holder,
             pending: HashMap::new(),
             settling: BTreeMap::new(),
@@ -146,7 +147,7 @@ impl<'a, T: Send> Merger<'a, T> {
                 (p, versioned)
             })
             .collect();
-        let collection = self.collection;
+        let collection = &self.collection;
         let settled = crate::parallel::map(drafts, |(pending, versioned)| {
             let item = pending.draft.finish(collection, pending.id);
             let settled = if versioned {

@@ -108,8 +108,8 @@ pub struct TarMember {
 /// A mapped STAC Item and the blobs behind its assets.
 #[derive(Debug, Clone)]
 pub struct MappedItem {
-    /// Collection id.
-    pub collection: String,
+    /// Collection id (shared by the collection's Items).
+    pub collection: Arc<str>,
     /// Item id, unique in its collection, URL-safe, stable across recrawls.
     pub id: String,
     /// The STAC Item JSON without `links`; each asset's `href` is the relative path

@@ -212,7 +212,7 @@ fn maps_pastis_sample_patches() {
     for item in &mapped.items {
         assert_valid_item(item);
         assert_in_france(item);
-        assert_eq!(item.collection, "eo-pastis");
+        assert_eq!(&*item.collection, "eo-pastis");
     }
     let patch = item(&mapped, "10000");
     let properties = &patch.item["properties"];
@@ -256,6 +256,10 @@ fn maps_pastis_sample_patches() {
             && Arc::ptr_eq(&blob.media_type, &other.media_type),
         "an artifact's blob refs share their names"
     );
+    assert!(Arc::ptr_eq(
+        &patch.collection,
+        &item(&mapped, "10001").collection
+    ));
 
     let collection = &mapped.collection.collection;
     assert_eq!(mapped.collection.id, "eo-pastis");
@@ -848,7 +852,7 @@ fn outcome(mapped: &MappedRepository) -> Value {
             let links: Vec<(&str, &str)> =
                 i.links.iter().map(|l| (l.rel.as_str(), l.item.as_str())).collect();
             let assets: Vec<String> = i.assets.iter().map(|a| format!("{a:?}")).collect();
-            json!({"collection": i.collection, "id": i.id, "item": i.item, "links": links, "assets": assets})
+            json!({"collection": &*i.collection, "id": i.id, "item": i.item, "links": links, "assets": assets})
         })
         .collect();
     let errors: Vec<String> = mapped.errors.iter().map(|e| e.to_string()).collect();
