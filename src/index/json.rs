@@ -7,14 +7,16 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 /// The serialized Item without its closing `}`, where its local hrefs are, and where
 /// each top-level member and each property is.
 #[derive(Debug)]
 pub struct ItemJson {
-    /// The Item as mapped (local hrefs relative), without its closing `}`.
-    bytes: Box<[u8]>,
+    /// The Item as mapped (local hrefs relative), without its closing `}`; packed with
+    /// other Items' ([`super::arena`]).
+    bytes: Bytes,
     /// Each local asset href's JSON string, in order; empty when not `spliced`.
     hrefs: Box<[Href]>,
     /// Each top-level member, then each member of `properties`.
@@ -313,9 +315,10 @@ impl Written {
     }
 
     /// The [`ItemJson`] of these bytes; no member can be looked up in an Item over 4 GiB.
-    /// Each part is copied to an allocation of its own size: shrinking a buffer in place
-    /// can leave it in a block up to twice as large (mimalloc keeps a block that is at
-    /// least half used), and these are kept for the snapshot's life.
+    /// Each part is copied, the bytes into the arena, the rest to an allocation of its own
+    /// size: shrinking a buffer in place can leave it in a block up to twice as large
+    /// (mimalloc keeps a block that is at least half used), and these are kept for the
+    /// snapshot's life.
     fn into_json(self, hrefs: Vec<Href>, spliced: bool) -> ItemJson {
         let members = u32::try_from(self.members.len()).ok();
         let (spans, members) = match members {
@@ -327,7 +330,7 @@ impl Written {
             _ => (Box::from([]), 0),
         };
         ItemJson {
-            bytes: Box::from(self.bytes.as_slice()),
+            bytes: super::arena::pack(&self.bytes),
             hrefs: Box::from(hrefs.as_slice()),
             spans,
             members,

@@ -8,6 +8,7 @@
 //! build; [`collections`] answers collection search; [`json`] keeps each Item as its
 //! serialized JSON.
 
+pub mod arena;
 pub mod collections;
 pub mod filter;
 pub mod geometry;
