@@ -102,15 +102,19 @@ pub fn parse_time(value: &Value, bound: Bound, field: &str) -> Result<DateTime<U
 }
 
 fn parse_text(s: &str, bound: Bound) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Some(t.and_utc());
+    // A date-time is longer than a date: most configs give dates, and each format tried
+    // costs a parse of its pattern.
+    if s.len() > 10 {
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Some(t.with_timezone(&Utc));
+        }
+        for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+            if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+                return Some(t.and_utc());
+            }
         }
     }
-    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().or_else(|| {
+    let date = s.parse::<NaiveDate>().ok().or_else(|| {
         (s.len() == 8)
             .then(|| NaiveDate::parse_from_str(s, "%Y%m%d").ok())
             .flatten()
@@ -171,10 +175,20 @@ mod tests {
             text(json!("2020-01-02T03:04:05.5"), Bound::Start),
             "2020-01-02T03:04:05.500Z"
         );
+        assert_eq!(
+            text(json!("2020-01-02 03:04:05"), Bound::End),
+            "2020-01-02T03:04:05Z"
+        );
+        assert_eq!(
+            text(json!("2020-1-2"), Bound::Start),
+            "2020-01-02T00:00:00Z"
+        );
         for bad in [
             json!(20181341),
             json!(123),
             json!("soon"),
+            json!("2020-13-01"),
+            json!("2020-01-02T"),
             json!(null),
             json!([1]),
             json!(-1),
