@@ -7,8 +7,8 @@
 //! node covers a contiguous run of entries: a node wholly inside the window adds the
 //! length of its run, and only nodes on the window's edge are opened. Each node also
 //! bounds the time ranges below it, so a `datetime` narrows the walk as the bbox does,
-//! and each level above the lowest keeps its runs' times sorted, so a node inside the box
-//! counts a `datetime` with two binary searches. For one page in position order, each node's
+//! and each level keeps its runs' times sorted, so a node inside the box counts a
+//! `datetime` with two binary searches. For one page in position order, each node's
 //! lowest position lets the walk skip nodes that cannot make the page.
 //!
 //! Times are compared as nanoseconds since the epoch ([`Window::new`] declines an instant
@@ -196,11 +196,10 @@ pub struct SpaceTimeIndex {
     levels: Vec<Vec<Envelope>>,
     /// The lowest position under each node, level by level as `levels`.
     lowest: Vec<Vec<u32>>,
-    /// For each level above the lowest, the entries' starts and ends, each sorted within
-    /// every node's run: how many of a node's entries overlap a time range is then two
-    /// binary searches. (A lowest-level node checks its few entries one by one instead:
-    /// that level would cost 16 bytes per Item.) Empty when some Item's range ends before
-    /// it starts, for which that count would be wrong.
+    /// For each level, the entries' starts and ends, each sorted within every node's
+    /// run: how many of a node's entries overlap a time range is then two binary
+    /// searches. Empty when some Item's range ends before it starts, for which that
+    /// count would be wrong.
     times: Vec<SortedTimes>,
     /// Positions of the Items whose bbox crosses the antimeridian.
     crossing: Vec<u32>,
@@ -302,7 +301,7 @@ impl SpaceTimeIndex {
             .iter()
             .all(|(e, _)| e.time == NO_TIME || e.time[0] <= e.time[1]);
         let times = if ordered {
-            (1..levels.len())
+            (0..levels.len())
                 .map(|level| SortedTimes::new(&entries, FANOUT.saturating_pow(level as u32 + 1)))
                 .collect()
         } else {
@@ -468,9 +467,9 @@ impl SpaceTimeIndex {
         if area_within
             && may_count
             && let Some(time) = window.time
-            && let Some(count) = level
-                .checked_sub(1)
-                .and_then(|above_lowest| self.times.get(above_lowest))
+            && let Some(count) = self
+                .times
+                .get(level)
                 .and_then(|times| times.overlapping(run.clone(), time))
         {
             found(Run::Counted(count));
