@@ -1,6 +1,6 @@
 //! Bounding boxes, antimeridian-aware.
 
-use geo::{BoundingRect, Coord, Geometry, Intersects, MultiPolygon, Rect};
+use geo::{BoundingRect, Coord, Geometry, Intersects, Rect};
 
 /// A lon/lat bounding box. `west > east` means it crosses the antimeridian.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,14 +90,16 @@ impl Bbox {
         }
     }
 
-    /// The box as a geometry (a multipolygon of its parts), for exact checks.
+    /// The box as a geometry (a multipolygon of its parts): what tests check
+    /// [`Bbox::intersects`] against.
+    #[cfg(test)]
     pub fn to_geometry(self) -> Geometry<f64> {
         let polygons = self
             .parts()
             .into_iter()
             .map(|[lower, upper]| Rect::new(lower, upper).to_polygon())
             .collect();
-        Geometry::MultiPolygon(MultiPolygon::new(polygons))
+        Geometry::MultiPolygon(geo::MultiPolygon::new(polygons))
     }
 }
 
@@ -133,10 +135,16 @@ mod tests {
 
     #[test]
     fn crossing_box_geometry_has_two_parts() {
-        let Geometry::MultiPolygon(parts) = bbox(&[170.0, 0.0, -170.0, 1.0]).to_geometry() else {
+        let crossing = bbox(&[170.0, 0.0, -170.0, 1.0]);
+        let Geometry::MultiPolygon(parts) = crossing.to_geometry() else {
             panic!("not a multipolygon")
         };
         assert_eq!(parts.0.len(), 2);
+        for (x, inside) in [(175.0, true), (-175.0, true), (0.0, false), (169.0, false)] {
+            let point = Geometry::Point(geo::Point::new(x, 0.5));
+            assert_eq!(crossing.intersects(&point), inside, "{x}");
+            assert_eq!(crossing.to_geometry().intersects(&point), inside, "{x}");
+        }
         let geometry = Geometry::Point(geo::Point::new(3.0, 4.0));
         assert_eq!(
             Bbox::of_geometry(&geometry),
