@@ -195,12 +195,19 @@ fn array<'v>(value: &'v Value, field: &str) -> Result<&'v Vec<Value>, String> {
 }
 
 fn position(value: &Value, field: &str) -> Result<Position, String> {
-    match array(value, field)?.as_slice() {
-        [x, y, ..] => match (x.as_f64(), y.as_f64()) {
+    read_position(value).map_err(|e| format!("{field}: {e}"))
+}
+
+/// One position; the error says what is wrong, for the caller to name the field (which
+/// is only written out then: a footprint has thousands of positions).
+fn read_position(value: &Value) -> Result<Position, &'static str> {
+    match value.as_array().map(Vec::as_slice) {
+        Some([x, y, ..]) => match (x.as_f64(), y.as_f64()) {
             (Some(x), Some(y)) if x.is_finite() && y.is_finite() => Ok([x, y]),
-            _ => Err(format!("{field}: position is not numbers")),
+            _ => Err("position is not numbers"),
         },
-        _ => Err(format!("{field}: position needs at least 2 numbers")),
+        Some(_) => Err("position needs at least 2 numbers"),
+        None => Err("expected an array"),
     }
 }
 
@@ -209,11 +216,11 @@ fn positions(value: &Value, field: &str, min: usize) -> Result<Vec<Position>, St
     if items.len() < min {
         return Err(format!("{field}: needs at least {min} positions"));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, p)| position(p, &format!("{field}[{i}]")))
-        .collect()
+    let mut read = Vec::with_capacity(items.len());
+    for (i, p) in items.iter().enumerate() {
+        read.push(read_position(p).map_err(|e| format!("{field}[{i}]: {e}"))?);
+    }
+    Ok(read)
 }
 
 fn nested(value: &Value, field: &str, min: usize) -> Result<Vec<Vec<Position>>, String> {
