@@ -137,7 +137,8 @@ pub struct Draft {
 impl Draft {
     /// An Item of the artifact with its provenance, null geometry and unknown time.
     pub fn new(ctx: &Context<'_>, id: String, key: String, unique: &str) -> Draft {
-        let mut item = Map::new();
+        // Room for the members `finish` adds: a map that grows moves its entries.
+        let mut item = Map::with_capacity(10);
         item.insert("type".to_owned(), json!("Feature"));
         item.insert("stac_version".to_owned(), json!("1.0.0"));
         item.insert("stac_extensions".to_owned(), json!([]));
@@ -201,15 +202,20 @@ impl Draft {
         mut fields: Map<String, Value>,
     ) {
         let key = self.free_key(key, &layer.digest);
-        for (name, value) in provenance::layer_fields(layer) {
-            // The registry's size and digest are the truth; other fields may be the author's.
-            if name.starts_with("file:") {
-                fields.insert(name, value);
-            } else {
-                fields.entry(name).or_insert(value);
+        if fields.is_empty() {
+            fields = provenance::layer_fields(layer);
+        } else {
+            for (name, value) in provenance::layer_fields(layer) {
+                // The registry's size and digest are the truth; other fields may be the
+                // author's.
+                if name.starts_with("file:") {
+                    fields.insert(name, value);
+                } else {
+                    fields.entry(name).or_insert(value);
+                }
             }
+            fields.remove("href");
         }
-        fields.remove("href");
         self.assets.insert(key.clone(), Value::Object(fields));
         self.blobs
             .insert(key, provenance::blob_ref(&ctx.shared_names, layer));

@@ -26,7 +26,8 @@ pub const LICENSES: &str = "org.opencontainers.image.licenses";
 /// The `oci:*` Item properties of an artifact, except `oci:tags` (set once Items that
 /// share a partition are merged).
 pub fn oci_properties(artifact: &Artifact) -> Map<String, Value> {
-    let mut properties = Map::new();
+    // Room for the time and a few more properties: a map that grows moves its entries.
+    let mut properties = Map::with_capacity(16);
     properties.insert("oci:registry".to_owned(), json!(artifact.registry));
     properties.insert("oci:repository".to_owned(), json!(artifact.repository));
     properties.insert("oci:digest".to_owned(), json!(artifact.digest));
@@ -46,7 +47,7 @@ pub fn oci_properties(artifact: &Artifact) -> Map<String, Value> {
 
 /// The asset fields of a layer: `type`, `title`, `roles`, `file:size`, `file:checksum`.
 pub fn layer_fields(layer: &Descriptor) -> Map<String, Value> {
-    let mut fields = Map::new();
+    let mut fields = Map::with_capacity(5);
     fields.insert("type".to_owned(), json!(layer.media_type));
     if let Some(title) = layer.annotations.get(TITLE) {
         fields.insert("title".to_owned(), json!(title));
