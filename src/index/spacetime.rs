@@ -8,14 +8,16 @@
 //! length of its run, and only nodes on the window's edge are opened. Each node also
 //! bounds the time ranges below it, so a `datetime` narrows the walk as the bbox does,
 //! and each level keeps its runs' times sorted, so a node inside the box counts a
-//! `datetime` with two binary searches. For one page in position order, each node's
-//! lowest position lets the walk skip nodes that cannot make the page.
+//! `datetime` with two binary searches. For one page in position order, nodes are
+//! opened best first by the lowest position under them, and the walk ends at the first
+//! node that cannot make the page.
 //!
 //! Times are compared as nanoseconds since the epoch ([`Window::new`] declines an instant
 //! outside that range, and the search then takes its general path). Items whose bbox
 //! crosses the antimeridian are kept aside and checked one by one, so that no Item has
 //! two entries to be counted twice.
 
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use chrono::{DateTime, Utc};
@@ -347,17 +349,13 @@ impl SpaceTimeIndex {
     }
 
     /// The `limit + 1` lowest positions from `start` in a window with an area, ascending.
-    /// Nodes whose lowest position is above every position kept so far are skipped, so
-    /// that a large window is not visited whole for one page.
+    /// Nodes are opened best first, by the lowest position they may hold, and the walk
+    /// stops at the first node that cannot beat every position kept: a large window is
+    /// not visited whole for one page.
     pub fn lowest_in(&self, window: &Window, start: usize, limit: usize) -> Vec<usize> {
         let mut kept = Smallest::new(limit);
         if !window.has_area() {
             return kept.ascending();
-        }
-        if let Some(top) = self.levels.len().checked_sub(1) {
-            for node in 0..self.levels[top].len() {
-                self.lowest_in_node(top, node, window, start, &mut kept);
-            }
         }
         for &position in &self.crossing {
             let position = position as usize;
@@ -365,41 +363,50 @@ impl SpaceTimeIndex {
                 kept.push(position);
             }
         }
-        kept.ascending()
-    }
-
-    /// [`Self::lowest_in`] under node `node` of level `level`.
-    fn lowest_in_node(
-        &self,
-        level: usize,
-        node: usize,
-        window: &Window,
-        start: usize,
-        kept: &mut Smallest,
-    ) {
-        let bounds = self.levels.get(level).and_then(|nodes| nodes.get(node));
-        let lowest = self.lowest.get(level).and_then(|nodes| nodes.get(node));
-        let (Some(bounds), Some(&lowest)) = (bounds, lowest) else {
-            return;
+        // Nodes to open, lowest first: (the lowest position from `start` they may hold,
+        // level, node).
+        let mut queue = BinaryHeap::new();
+        let offer = |queue: &mut BinaryHeap<_>, level: usize, node: usize, kept: &Smallest| {
+            let bounds = self.levels.get(level).and_then(|nodes| nodes.get(node));
+            let lowest = self.lowest.get(level).and_then(|nodes| nodes.get(node));
+            if let (Some(bounds), Some(&lowest)) = (bounds, lowest) {
+                let lowest = (lowest as usize).max(start);
+                if bounds.meets(window) && kept.would_keep(lowest) {
+                    queue.push(Reverse((lowest, level, node)));
+                }
+            }
         };
-        if !bounds.meets(window) || !kept.would_keep(lowest as usize) {
-            return;
-        }
-        if level > 0 {
-            for child in node * FANOUT..(node + 1) * FANOUT {
-                self.lowest_in_node(level - 1, child, window, start, kept);
-            }
-            return;
-        }
-        let within = bounds.area_within(window) && bounds.time_within(window);
-        let first = (node * FANOUT).min(self.entries.len());
-        let run = first..(first + FANOUT).min(self.entries.len());
-        for (envelope, position) in &self.entries[run] {
-            let position = *position as usize;
-            if position >= start && (within || envelope.is_in(window)) {
-                kept.push(position);
+        if let Some(top) = self.levels.len().checked_sub(1) {
+            for node in 0..self.levels[top].len() {
+                offer(&mut queue, top, node, &kept);
             }
         }
+        while let Some(Reverse((lowest, level, node))) = queue.pop() {
+            // Every node left holds only positions from `lowest` on.
+            if !kept.would_keep(lowest) {
+                break;
+            }
+            if level > 0 {
+                for child in node * FANOUT..(node + 1) * FANOUT {
+                    offer(&mut queue, level - 1, child, &kept);
+                }
+                continue;
+            }
+            let within = self
+                .levels
+                .first()
+                .and_then(|nodes| nodes.get(node))
+                .is_some_and(|b| b.area_within(window) && b.time_within(window));
+            let first = (node * FANOUT).min(self.entries.len());
+            let run = first..(first + FANOUT).min(self.entries.len());
+            for (envelope, position) in &self.entries[run] {
+                let position = *position as usize;
+                if position >= start && (within || envelope.is_in(window)) {
+                    kept.push(position);
+                }
+            }
+        }
+        kept.ascending()
     }
 
     /// Positions of the Items whose bbox intersects `query` (edges included), each once,
