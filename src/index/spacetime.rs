@@ -103,19 +103,7 @@ impl Envelope {
 
     /// Whether an Item with this envelope is in the window.
     fn is_in(&self, window: &Window) -> bool {
-        let [west, south, east, north] = self.area;
-        let area = window.area.is_none_or(|[w, s, e, n]| {
-            let lat = south <= n && s <= north;
-            if west <= east {
-                lat && west <= e && w <= east
-            } else {
-                // Across the antimeridian: [west, 180] and [-180, east].
-                lat && (west <= e || w <= east)
-            }
-        });
-        area && window
-            .time
-            .is_none_or(|[start, end]| self.time[0] <= end && start <= self.time[1])
+        area_in(&self.area, window) && time_in(&self.time, window)
     }
 
     /// What this entry adds to its node's bounds: an Item without time could be anywhere
@@ -169,6 +157,26 @@ impl Envelope {
     }
 }
 
+/// Whether an Item's area (`[west, south, east, north]`) meets the window's.
+fn area_in(&[west, south, east, north]: &[f64; 4], window: &Window) -> bool {
+    window.area.is_none_or(|[w, s, e, n]| {
+        let lat = south <= n && s <= north;
+        if west <= east {
+            lat && west <= e && w <= east
+        } else {
+            // Across the antimeridian: [west, 180] and [-180, east].
+            lat && (west <= e || w <= east)
+        }
+    })
+}
+
+/// Whether an Item's time range (`[start, end]` in nanoseconds) meets the window's.
+fn time_in(&[from, to]: &[i64; 2], window: &Window) -> bool {
+    window
+        .time
+        .is_none_or(|[start, end]| from <= end && start <= to)
+}
+
 /// An instant in nanoseconds; an instant beyond the representable range, or an open
 /// end (`open`), sits at the near end of it.
 fn nanos(instant: Option<DateTime<Utc>>, open: i64) -> i64 {
@@ -189,9 +197,8 @@ pub struct SpaceTimeIndex {
     /// Each Item's envelope, by position: scanned in order by searches whose matches are
     /// dense.
     by_position: Vec<Envelope>,
-    /// The tree's entries in Hilbert order of their centres: the envelope and the Item's
-    /// position.
-    entries: Vec<(Envelope, u32)>,
+    /// The tree's entries in Hilbert order of their centres.
+    entries: Entries,
     /// Node bounds, level by level: `levels[0][i]` bounds entries `FANOUT·i ..`,
     /// `levels[k][i]` bounds nodes `FANOUT·i ..` of level `k − 1`. The last level has at
     /// most [`FANOUT`] nodes.
@@ -205,6 +212,53 @@ pub struct SpaceTimeIndex {
     times: Vec<SortedTimes>,
     /// Positions of the Items whose bbox crosses the antimeridian.
     crossing: Vec<u32>,
+}
+
+/// The tree's entries as three columns: a walk along the window's edge reads the areas,
+/// and the times only of the entries in the area.
+#[derive(Debug, Default)]
+struct Entries {
+    areas: Vec<[f64; 4]>,
+    times: Vec<[i64; 2]>,
+    positions: Vec<u32>,
+}
+
+impl Entries {
+    /// The entries `(envelope, position)` as columns.
+    fn of(entries: &[(Envelope, u32)]) -> Entries {
+        Entries {
+            areas: entries.iter().map(|(e, _)| e.area).collect(),
+            times: entries.iter().map(|(e, _)| e.time).collect(),
+            positions: entries.iter().map(|(_, p)| *p).collect(),
+        }
+    }
+
+    /// The entries from `first` on, at most `len` of them.
+    fn run(&self, first: usize, len: usize) -> std::ops::Range<usize> {
+        let first = first.min(self.positions.len());
+        first..first.saturating_add(len).min(self.positions.len())
+    }
+
+    /// The positions of the entries of `run` in the window, or of all of them when the
+    /// run is known to be `within` it.
+    fn in_window(
+        &self,
+        run: std::ops::Range<usize>,
+        window: &Window,
+        within: bool,
+    ) -> impl Iterator<Item = usize> {
+        let areas = self.areas.get(run.clone()).unwrap_or_default();
+        let times = self.times.get(run.clone()).unwrap_or_default();
+        let positions = self.positions.get(run).unwrap_or_default();
+        areas
+            .iter()
+            .zip(times)
+            .zip(positions)
+            .filter(move |((area, time), _)| {
+                within || (area_in(area, window) && time_in(time, window))
+            })
+            .map(|(_, position)| *position as usize)
+    }
 }
 
 /// The starts and the ends of a level's entries, each sorted within every node's run. An
@@ -290,9 +344,9 @@ impl SpaceTimeIndex {
             levels.push(level);
         }
         let mut lowest: Vec<Vec<u32>> = Vec::with_capacity(levels.len());
-        let positions: Vec<u32> = entries.iter().map(|(_, p)| *p).collect();
+        let columns = Entries::of(&entries);
         for _ in 0..levels.len() {
-            let below = lowest.last().unwrap_or(&positions);
+            let below = lowest.last().unwrap_or(&columns.positions);
             let level = below
                 .chunks(FANOUT)
                 .filter_map(|run| run.iter().min().copied())
@@ -311,7 +365,7 @@ impl SpaceTimeIndex {
         };
         SpaceTimeIndex {
             by_position,
-            entries,
+            entries: columns,
             levels,
             lowest,
             times,
@@ -330,7 +384,7 @@ impl SpaceTimeIndex {
     pub fn count(&self, window: &Window) -> usize {
         let mut count = 0;
         self.walk(window, true, &mut |run| match run {
-            Run::Whole(entries) => count += entries.len(),
+            Run::Whole(positions) => count += positions.len(),
             Run::Counted(n) => count += n,
             Run::One(_) => count += 1,
         });
@@ -341,7 +395,7 @@ impl SpaceTimeIndex {
     /// once, in no particular order.
     pub fn visit(&self, window: &Window, mut visit: impl FnMut(usize)) {
         self.walk(window, false, &mut |run| match run {
-            Run::Whole(entries) => entries.iter().for_each(|(_, p)| visit(*p as usize)),
+            Run::Whole(positions) => positions.iter().for_each(|p| visit(*p as usize)),
             Run::One(position) => visit(position),
             // Only a walk that may count does count.
             Run::Counted(_) => {}
@@ -397,11 +451,9 @@ impl SpaceTimeIndex {
                 .first()
                 .and_then(|nodes| nodes.get(node))
                 .is_some_and(|b| b.area_within(window) && b.time_within(window));
-            let first = (node * FANOUT).min(self.entries.len());
-            let run = first..(first + FANOUT).min(self.entries.len());
-            for (envelope, position) in &self.entries[run] {
-                let position = *position as usize;
-                if position >= start && (within || envelope.is_in(window)) {
+            let run = self.entries.run(node * FANOUT, FANOUT);
+            for position in self.entries.in_window(run, window, within) {
+                if position >= start {
                     kept.push(position);
                 }
             }
@@ -464,11 +516,12 @@ impl SpaceTimeIndex {
             return;
         }
         let span = FANOUT.saturating_pow(level as u32 + 1);
-        let first = (node * span).min(self.entries.len());
-        let run = first..(first + span).min(self.entries.len());
+        let run = self.entries.run(node.saturating_mul(span), span);
         let area_within = bounds.area_within(window);
         if area_within && bounds.time_within(window) {
-            found(Run::Whole(&self.entries[run]));
+            found(Run::Whole(
+                self.entries.positions.get(run).unwrap_or_default(),
+            ));
             return;
         }
         if area_within
@@ -481,10 +534,8 @@ impl SpaceTimeIndex {
         {
             found(Run::Counted(count));
         } else if level == 0 {
-            for (envelope, position) in &self.entries[run] {
-                if envelope.is_in(window) {
-                    found(Run::One(*position as usize));
-                }
+            for position in self.entries.in_window(run, window, false) {
+                found(Run::One(position));
             }
         } else {
             for child in node * FANOUT..(node + 1) * FANOUT {
@@ -542,7 +593,7 @@ fn parents(children: &[Envelope]) -> Vec<Envelope> {
 
 /// What a walk finds: a run of entries all in the window, a number of them, or one Item.
 enum Run<'a> {
-    Whole(&'a [(Envelope, u32)]),
+    Whole(&'a [u32]),
     Counted(usize),
     One(usize),
 }
