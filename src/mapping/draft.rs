@@ -252,12 +252,19 @@ impl Draft {
     /// A URL-safe asset key not yet used in this Item.
     fn free_key(&mut self, wanted: &str, digest: &str) -> String {
         let base = sanitize(wanted).unwrap_or_else(|| digest_hex(digest, 12));
-        let mut key = base.clone();
-        let n = self.key_suffixes.entry(base.clone()).or_insert(2);
-        while self.assets.contains_key(&key) || self.blobs.contains_key(&key) {
-            key = format!("{base}-{n}");
-            *n += 1;
+        let taken = |draft: &Draft, key: &str| {
+            draft.assets.contains_key(key) || draft.blobs.contains_key(key)
+        };
+        if !taken(self, &base) {
+            return base;
         }
+        let mut n = self.key_suffixes.get(&base).copied().unwrap_or(2);
+        let mut key = format!("{base}-{n}");
+        while taken(self, &key) {
+            n += 1;
+            key = format!("{base}-{n}");
+        }
+        self.key_suffixes.insert(base, n + 1);
         key
     }
 

@@ -947,3 +947,26 @@ fn links(item: &MappedItem) -> Vec<(String, String)> {
 fn rel(r: &str, item: &MappedItem) -> (String, String) {
     (r.to_owned(), item.id.clone())
 }
+
+#[test]
+fn names_clashing_asset_keys_in_turn() {
+    let layers: Vec<Descriptor> = (0u8..3)
+        .map(|i| layer(&sha256_digest(&[i]), 1, TAR, None))
+        .collect();
+    let artifact = artifact("clash", &["v1"], CONFIG_JSON, None, layers.clone());
+    let options = MappingOptions::default();
+    let ctx = draft::Context::new(&artifact, &options);
+    let mut draft = draft::Draft::new(&ctx, "x".into(), "manifest:x#0".into(), &artifact.digest);
+    for layer in &layers {
+        draft.add_layer_asset(&ctx, "data", layer, serde_json::Map::new());
+    }
+    draft.add_external_asset("data-2", serde_json::Map::new());
+    draft.add_external_asset("data", serde_json::Map::new());
+    draft.add_external_asset("Data", serde_json::Map::new());
+    let keys: Vec<&str> = draft.assets.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["data", "data-2", "data-3", "data-2-2", "data-4", "Data"]
+    );
+    assert_eq!(draft.blobs.len(), 3);
+}

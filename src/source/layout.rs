@@ -250,7 +250,10 @@ fn read_blob(
     limit: u64,
 ) -> Result<Bytes, SourceError> {
     let file = std::fs::File::open(path).map_err(|e| open_error(repository, digest, path, e))?;
-    let mut bytes = Vec::new();
+    // Room for the whole file up front: grown by doubling, a config of half a megabyte
+    // would be copied several times over.
+    let size = file.metadata().map_or(0, |m| m.len()).min(limit + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| layout_error(path, e))?;
