@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::crs::Crs;
+use super::field::Field;
 use super::geometry::Geometry;
 use super::ids::{digest_hex, is_referrer_tag, sanitize};
 use super::provenance::{self, FILE_EXTENSION, SharedNames, TITLE};
@@ -86,7 +87,7 @@ impl<'a> Context<'a> {
     }
 
     /// The CRS named `name`, parsed once per artifact.
-    pub fn crs(&mut self, name: &str, field: &str) -> Result<Rc<Crs>, String> {
+    pub fn crs(&mut self, name: &str, field: Field<'_>) -> Result<Rc<Crs>, String> {
         if let Some(crs) = self.crs.get(name) {
             return Ok(crs.clone());
         }

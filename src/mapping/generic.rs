@@ -12,6 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::draft::{Context, Draft};
+use super::field::Field;
 use super::geometry::{Geometry, bbox_from_array};
 use super::ids::digest_id;
 use super::provenance::{CREATED, DESCRIPTION, TITLE, file_name};
@@ -46,15 +47,15 @@ pub fn map(ctx: &mut Context<'_>, config: Option<&Value>) -> Result<Draft, Strin
         .any(|a| artifact.annotations.contains_key(*a));
     let crs = match (artifact.annotations.get(CRS_ANNOTATION), &ctx.options.crs) {
         _ if !has_footprint => None,
-        (Some(name), _) => Some(ctx.crs(name, &format!("annotations.{CRS_ANNOTATION}"))?),
-        (None, Some(name)) => Some(ctx.crs(name, "source crs")?),
+        (Some(name), _) => Some(ctx.crs(name, Field::Root("annotations").member(CRS_ANNOTATION))?),
+        (None, Some(name)) => Some(ctx.crs(name, Field::Root("source crs"))?),
         (None, None) => None,
     };
     let footprint = if let Some(geometry) = artifact.annotations.get(GEOMETRY_ANNOTATION) {
         let field = format!("annotations.{GEOMETRY_ANNOTATION}");
         let value: Value =
             serde_json::from_str(geometry).map_err(|e| format!("{field}: not JSON: {e}"))?;
-        Some((Geometry::from_json(&value, &field)?, field))
+        Some((Geometry::from_json(&value, Field::Root(&field))?, field))
     } else if let Some(bbox) = artifact.annotations.get(BBOX_ANNOTATION) {
         let field = format!("annotations.{BBOX_ANNOTATION}");
         let numbers: Vec<Value> = bbox
@@ -62,7 +63,7 @@ pub fn map(ctx: &mut Context<'_>, config: Option<&Value>) -> Result<Draft, Strin
             .map(|n| n.trim().parse::<f64>().map(Value::from))
             .collect::<Result<_, _>>()
             .map_err(|_| format!("{field}: expected \"minx,miny,maxx,maxy\""))?;
-        let bbox = bbox_from_array(&Value::Array(numbers), &field)?;
+        let bbox = bbox_from_array(&Value::Array(numbers), Field::Root(&field))?;
         // Densify the edges only when reprojecting: straight edges bend.
         let segments = if crs.as_deref().is_some_and(|c| !c.is_lon_lat()) {
             8
@@ -74,7 +75,7 @@ pub fn map(ctx: &mut Context<'_>, config: Option<&Value>) -> Result<Draft, Strin
         None
     };
     if let Some((mut geometry, field)) = footprint {
-        geometry.reproject(crs.as_deref(), &field)?;
+        geometry.reproject(crs.as_deref(), Field::Root(&field))?;
         draft.set_footprint(Some(geometry));
     }
 
@@ -85,9 +86,13 @@ pub fn map(ctx: &mut Context<'_>, config: Option<&Value>) -> Result<Draft, Strin
         (Some(created), _) => Some(parse_time(
             &Value::String(created.clone()),
             Bound::Start,
-            &format!("annotations.{CREATED}"),
+            Field::Root("annotations").member(CREATED),
         )?),
-        (None, Some(created)) => Some(parse_time(created, Bound::Start, "config.created")?),
+        (None, Some(created)) => Some(parse_time(
+            created,
+            Bound::Start,
+            Field::Root("config.created"),
+        )?),
         (None, None) => None,
     };
     draft.set_time(created.map_or(ItemTime::Unknown, ItemTime::Instant));

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::crs::{Crs, in_lon_lat_range};
+use super::field::Field;
 
 /// A position `[x, y]` (a third ordinate is dropped).
 type Position = [f64; 2];
@@ -23,7 +24,7 @@ pub enum Geometry {
 
 impl Geometry {
     /// Reads a GeoJSON geometry object, naming `field` in errors.
-    pub fn from_json(value: &Value, field: &str) -> Result<Geometry, String> {
+    pub fn from_json(value: &Value, field: Field<'_>) -> Result<Geometry, String> {
         let object = value
             .as_object()
             .ok_or_else(|| format!("{field}: not a GeoJSON object"))?;
@@ -34,8 +35,7 @@ impl Geometry {
         let coordinates = object
             .get("coordinates")
             .ok_or_else(|| format!("{field}.coordinates: missing"))?;
-        let field = format!("{field}.coordinates");
-        let field = field.as_str();
+        let field = field.member("coordinates");
         Ok(match kind {
             "Point" => Geometry::Point(position(coordinates, field)?),
             "MultiPoint" => Geometry::Line("MultiPoint", positions(coordinates, field, 1)?),
@@ -48,7 +48,7 @@ impl Geometry {
                     polygons
                         .iter()
                         .enumerate()
-                        .map(|(i, p)| nested(p, &format!("{field}[{i}]"), 4))
+                        .map(|(i, p)| nested(p, field.index(i), 4))
                         .collect::<Result<_, _>>()?,
                 )
             }
@@ -90,7 +90,7 @@ impl Geometry {
 
     /// Brings every vertex to lon/lat: reprojected from `crs` when one is named, else
     /// checked to be in lon/lat range (out of range with no CRS is an error naming `field`).
-    pub fn reproject(&mut self, crs: Option<&Crs>, field: &str) -> Result<(), String> {
+    pub fn reproject(&mut self, crs: Option<&Crs>, field: Field<'_>) -> Result<(), String> {
         for p in self.positions_mut() {
             *p = match crs {
                 Some(crs) => crs.to_lon_lat(*p).map_err(|e| format!("{field}: {e}"))?,
@@ -139,7 +139,7 @@ impl Geometry {
 }
 
 /// Reads a bbox array: `[minx, miny, maxx, maxy]` or the 3-D `[minx, miny, minz, maxx, maxy, maxz]`.
-pub fn bbox_from_array(value: &Value, field: &str) -> Result<[f64; 4], String> {
+pub fn bbox_from_array(value: &Value, field: Field<'_>) -> Result<[f64; 4], String> {
     let numbers: Vec<f64> = array(value, field)?
         .iter()
         .map(Value::as_f64)
@@ -158,7 +158,7 @@ pub fn bbox_from_array(value: &Value, field: &str) -> Result<[f64; 4], String> {
 }
 
 /// Reads a bbox object with `minx, miny, maxx, maxy` (or `west, south, east, north`).
-pub fn bbox_from_object(value: &Value, field: &str) -> Result<[f64; 4], String> {
+pub fn bbox_from_object(value: &Value, field: Field<'_>) -> Result<[f64; 4], String> {
     let object: &Map<String, Value> = value
         .as_object()
         .ok_or_else(|| format!("{field}: expected an object with minx, miny, maxx, maxy"))?;
@@ -178,7 +178,7 @@ pub fn bbox_from_object(value: &Value, field: &str) -> Result<[f64; 4], String> 
     checked_bbox(bbox, field)
 }
 
-fn checked_bbox(bbox: [f64; 4], field: &str) -> Result<[f64; 4], String> {
+fn checked_bbox(bbox: [f64; 4], field: Field<'_>) -> Result<[f64; 4], String> {
     if bbox.iter().all(|v| v.is_finite()) && bbox[0] <= bbox[2] && bbox[1] <= bbox[3] {
         Ok(bbox)
     } else {
@@ -188,13 +188,13 @@ fn checked_bbox(bbox: [f64; 4], field: &str) -> Result<[f64; 4], String> {
     }
 }
 
-fn array<'v>(value: &'v Value, field: &str) -> Result<&'v Vec<Value>, String> {
+fn array<'v>(value: &'v Value, field: Field<'_>) -> Result<&'v Vec<Value>, String> {
     value
         .as_array()
         .ok_or_else(|| format!("{field}: expected an array"))
 }
 
-fn position(value: &Value, field: &str) -> Result<Position, String> {
+fn position(value: &Value, field: Field<'_>) -> Result<Position, String> {
     read_position(value).map_err(|e| format!("{field}: {e}"))
 }
 
@@ -211,7 +211,7 @@ fn read_position(value: &Value) -> Result<Position, &'static str> {
     }
 }
 
-fn positions(value: &Value, field: &str, min: usize) -> Result<Vec<Position>, String> {
+fn positions(value: &Value, field: Field<'_>, min: usize) -> Result<Vec<Position>, String> {
     let items = array(value, field)?;
     if items.len() < min {
         return Err(format!("{field}: needs at least {min} positions"));
@@ -223,7 +223,7 @@ fn positions(value: &Value, field: &str, min: usize) -> Result<Vec<Position>, St
     Ok(read)
 }
 
-fn nested(value: &Value, field: &str, min: usize) -> Result<Vec<Vec<Position>>, String> {
+fn nested(value: &Value, field: Field<'_>, min: usize) -> Result<Vec<Vec<Position>>, String> {
     let parts = array(value, field)?;
     if parts.is_empty() {
         return Err(format!("{field}: empty"));
@@ -231,7 +231,7 @@ fn nested(value: &Value, field: &str, min: usize) -> Result<Vec<Vec<Position>>, 
     parts
         .iter()
         .enumerate()
-        .map(|(i, p)| positions(p, &format!("{field}[{i}]"), min))
+        .map(|(i, p)| positions(p, field.index(i), min))
         .collect()
 }
 
@@ -242,38 +242,50 @@ mod tests {
     #[test]
     fn reads_and_bounds_geometries() {
         let value = json!({"type": "MultiPolygon", "coordinates": [[[[0, 0], [2, 0], [2, 1], [0, 1], [0, 0]]]]});
-        let mut geometry = Geometry::from_json(&value, "g").unwrap();
+        let mut geometry = Geometry::from_json(&value, Field::Root("g")).unwrap();
         assert_eq!(geometry.bbox(), [0.0, 0.0, 2.0, 1.0]);
-        let round_trip = Geometry::from_json(&geometry.to_json(), "g").unwrap();
+        let round_trip = Geometry::from_json(&geometry.to_json(), Field::Root("g")).unwrap();
         assert_eq!(round_trip, geometry);
         assert_eq!(
             geometry.to_json()["coordinates"][0][0][2],
             json!([2.0, 1.0])
         );
         assert!(
-            Geometry::from_json(&json!({"type": "Polygon", "coordinates": [[[0, 0]]]}), "g")
-                .is_err()
+            Geometry::from_json(
+                &json!({"type": "Polygon", "coordinates": [[[0, 0]]]}),
+                Field::Root("g")
+            )
+            .is_err()
         );
         assert!(
-            Geometry::from_json(&json!({"type": "Circle", "coordinates": [0, 0]}), "g").is_err()
+            Geometry::from_json(
+                &json!({"type": "Circle", "coordinates": [0, 0]}),
+                Field::Root("g")
+            )
+            .is_err()
         );
         assert!(
-            Geometry::from_json(&json!("x"), "g")
+            Geometry::from_json(&json!("x"), Field::Root("g"))
                 .unwrap_err()
                 .starts_with("g:")
         );
-        let mut point =
-            Geometry::from_json(&json!({"type": "Point", "coordinates": [1, 2, 3]}), "g").unwrap();
+        let mut point = Geometry::from_json(
+            &json!({"type": "Point", "coordinates": [1, 2, 3]}),
+            Field::Root("g"),
+        )
+        .unwrap();
         assert_eq!(point.bbox(), [1.0, 2.0, 1.0, 2.0]);
     }
 
     #[test]
     fn checks_range_without_crs() {
         let mut far = Geometry::from_bbox([391_504.0, 6_955_430.0, 392_781.0, 6_956_805.0], 1);
-        let err = far.reproject(None, "patches[0].geometry").unwrap_err();
+        let err = far
+            .reproject(None, Field::Root("patches[0].geometry"))
+            .unwrap_err();
         assert!(err.starts_with("patches[0].geometry: coordinates"), "{err}");
         let crs = Crs::parse("EPSG:2154").unwrap();
-        far.reproject(Some(&crs), "g").unwrap();
+        far.reproject(Some(&crs), Field::Root("g")).unwrap();
         let [minx, miny, maxx, maxy] = far.bbox();
         assert!(-5.0 < minx && maxx < 10.0 && 41.0 < miny && maxy < 52.0);
     }
@@ -281,22 +293,22 @@ mod tests {
     #[test]
     fn reads_bboxes() {
         assert_eq!(
-            bbox_from_array(&json!([1, 2, 3, 4]), "b").unwrap(),
+            bbox_from_array(&json!([1, 2, 3, 4]), Field::Root("b")).unwrap(),
             [1.0, 2.0, 3.0, 4.0]
         );
         assert_eq!(
-            bbox_from_array(&json!([1, 2, 0, 3, 4, 9]), "b").unwrap(),
+            bbox_from_array(&json!([1, 2, 0, 3, 4, 9]), Field::Root("b")).unwrap(),
             [1.0, 2.0, 3.0, 4.0]
         );
-        assert!(bbox_from_array(&json!([3, 2, 1, 4]), "b").is_err());
-        assert!(bbox_from_array(&json!([1, "2", 3, 4]), "b").is_err());
+        assert!(bbox_from_array(&json!([3, 2, 1, 4]), Field::Root("b")).is_err());
+        assert!(bbox_from_array(&json!([1, "2", 3, 4]), Field::Root("b")).is_err());
         let object = json!({"minx": 1, "miny": 2, "maxx": 3, "maxy": 4});
         assert_eq!(
-            bbox_from_object(&object, "b").unwrap(),
+            bbox_from_object(&object, Field::Root("b")).unwrap(),
             [1.0, 2.0, 3.0, 4.0]
         );
         assert!(
-            bbox_from_object(&json!({"minx": 1}), "b")
+            bbox_from_object(&json!({"minx": 1}), Field::Root("b"))
                 .unwrap_err()
                 .contains("b.miny")
         );

@@ -32,6 +32,7 @@ mod collection;
 mod crs;
 mod digest;
 mod draft;
+mod field;
 mod generic;
 mod geometry;
 mod ids;

@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use super::crs::Crs;
 use super::draft::{Context, Draft};
+use super::field::Field;
 use super::geometry::{Geometry, bbox_from_array, bbox_from_object};
 use super::ids::{digest_id, sanitize};
 use super::provenance::CREATED;
@@ -115,17 +116,19 @@ fn map_partitions(
     name: &str,
     partitions: &[Value],
 ) -> Result<Vec<Draft>, String> {
-    let config_crs = crs_name(config, "config")?;
+    let config_crs = crs_name(config, Field::Root("config"))?;
     let singular = name
         .strip_suffix("es")
         .filter(|s| s.ends_with("ch"))
         .or_else(|| name.strip_suffix('s'))
         .unwrap_or(name);
+    let own_id = format!("{singular}_id");
+    let array = Field::Root(name);
     let mut seen = HashSet::with_capacity(partitions.len());
     let mut drafts = Vec::with_capacity(partitions.len());
     for (i, partition) in partitions.iter().enumerate() {
-        let field = format!("{name}[{i}]");
-        let draft = map_partition(ctx, partition, &field, singular, config_crs.as_deref())?;
+        let field = array.index(i);
+        let draft = map_partition(ctx, partition, field, &own_id, config_crs.as_deref())?;
         if !seen.insert(draft.key.clone()) {
             return Err(format!(
                 "{field}: names the same layer as an earlier partition"
@@ -139,8 +142,8 @@ fn map_partitions(
 fn map_partition(
     ctx: &mut Context<'_>,
     partition: &Value,
-    field: &str,
-    singular: &str,
+    field: Field<'_>,
+    own_id: &str,
     config_crs: Option<&str>,
 ) -> Result<Draft, String> {
     let object = partition
@@ -157,7 +160,7 @@ fn map_partition(
         .layer(digest)
         .ok_or_else(|| format!("{field}.{digest_key}: {digest} is not a layer of the manifest"))?;
 
-    let (id_key, id) = match find_id(object, singular, field)? {
+    let (id_key, id) = match find_id(object, own_id, field)? {
         Some((key, id)) => (Some(key), id),
         None => (None, digest_id(digest)),
     };
@@ -168,7 +171,7 @@ fn map_partition(
         .or(config_crs.map(str::to_owned))
         .or(ctx.options.crs.clone())
     {
-        Some(crs_name) => Some(ctx.crs(&crs_name, &format!("{field}.crs"))?),
+        Some(crs_name) => Some(ctx.crs(&crs_name, field.member("crs"))?),
         None => None,
     };
     draft.set_footprint(footprint(object, field, crs)?);
@@ -196,19 +199,18 @@ fn map_partition(
     Ok(draft)
 }
 
-/// The partition's id member and its URL-safe value.
+/// The partition's id member and its URL-safe value; `own_id` is `<singular>_id`.
 fn find_id<'o>(
     object: &'o Map<String, Value>,
-    singular: &str,
-    field: &str,
+    own_id: &str,
+    field: Field<'_>,
 ) -> Result<Option<(&'o str, String)>, String> {
-    let own = format!("{singular}_id");
-    let mut others = object.keys().filter(|k| k.ends_with("_id") && **k != own);
+    let mut others = object.keys().filter(|k| k.ends_with("_id") && *k != own_id);
     let only_other = match (others.next(), others.next()) {
         (Some(only), None) => Some(only.as_str()),
         _ => None,
     };
-    let key = ["id", own.as_str()]
+    let key = ["id", own_id]
         .into_iter()
         .chain(only_other)
         .chain(["tile", "name"])
@@ -226,7 +228,7 @@ fn find_id<'o>(
 }
 
 /// A `crs` or `epsg` member: a name, a code, or a GeoJSON 2008 named CRS object.
-fn crs_name(value: &Value, field: &str) -> Result<Option<String>, String> {
+fn crs_name(value: &Value, field: Field<'_>) -> Result<Option<String>, String> {
     let named = value
         .get("crs")
         .map(|v| (v, "crs"))
@@ -256,10 +258,10 @@ fn crs_name(value: &Value, field: &str) -> Result<Option<String>, String> {
     }
 }
 
-fn geometry_crs_name(geometry: Option<&Value>, field: &str) -> Result<Option<String>, String> {
+fn geometry_crs_name(geometry: Option<&Value>, field: Field<'_>) -> Result<Option<String>, String> {
     match geometry {
         Some(geometry) if geometry.get("crs").is_some() => {
-            crs_name(geometry, &format!("{field}.geometry"))
+            crs_name(geometry, field.member("geometry"))
         }
         _ => Ok(None),
     }
@@ -268,7 +270,7 @@ fn geometry_crs_name(geometry: Option<&Value>, field: &str) -> Result<Option<Str
 /// The partition's footprint in lon/lat.
 fn footprint(
     object: &Map<String, Value>,
-    field: &str,
+    field: Field<'_>,
     crs: Option<Rc<Crs>>,
 ) -> Result<Option<Geometry>, String> {
     // Densify bbox edges only when reprojecting: straight edges bend.
@@ -279,12 +281,12 @@ fn footprint(
     };
     let (mut geometry, source) = if let Some(g) = object.get("geometry").filter(|g| !g.is_null()) {
         (
-            Geometry::from_json(g, &format!("{field}.geometry"))?,
+            Geometry::from_json(g, field.member("geometry"))?,
             "geometry",
         )
     } else if let Some(b) = object.get("bbox").filter(|b| !b.is_null()) {
         (
-            Geometry::from_bbox(bbox_from_array(b, &format!("{field}.bbox"))?, segments),
+            Geometry::from_bbox(bbox_from_array(b, field.member("bbox"))?, segments),
             "bbox",
         )
     } else if let Some((key, b)) = ["bounding_box", "extent"]
@@ -292,21 +294,24 @@ fn footprint(
         .find_map(|k| object.get(*k).map(|b| (*k, b)))
     {
         (
-            Geometry::from_bbox(bbox_from_object(b, &format!("{field}.{key}"))?, segments),
+            Geometry::from_bbox(bbox_from_object(b, field.member(key))?, segments),
             key,
         )
     } else {
         return Ok(None);
     };
-    geometry.reproject(crs.as_deref(), &format!("{field}.{source}"))?;
+    geometry.reproject(crs.as_deref(), field.member(source))?;
     Ok(Some(geometry))
 }
 
 /// The partition's time (see the module docs for the spellings).
-fn time(ctx: &Context<'_>, object: &Map<String, Value>, field: &str) -> Result<ItemTime, String> {
+fn time(
+    ctx: &Context<'_>,
+    object: &Map<String, Value>,
+    field: Field<'_>,
+) -> Result<ItemTime, String> {
     if let Some(datetime) = object.get("datetime").filter(|d| !d.is_null()) {
-        return parse_time(datetime, Bound::Start, &format!("{field}.datetime"))
-            .map(ItemTime::Instant);
+        return parse_time(datetime, Bound::Start, field.member("datetime")).map(ItemTime::Instant);
     }
     for (start, end) in [("start", "end"), ("start_datetime", "end_datetime")] {
         if object.contains_key(start) || object.contains_key(end) {
@@ -314,21 +319,21 @@ fn time(ctx: &Context<'_>, object: &Map<String, Value>, field: &str) -> Result<I
         }
     }
     if let Some(coverage) = object.get("temporal_coverage") {
-        let field = format!("{field}.temporal_coverage");
+        let field = field.member("temporal_coverage");
         let coverage_object = coverage
             .as_object()
             .ok_or_else(|| format!("{field}: not an object"))?;
         if coverage_object.contains_key("start") || coverage_object.contains_key("end") {
-            return period(coverage_object, "start", "end", &field);
+            return period(coverage_object, "start", "end", field);
         }
         // Keyed by sensor: the union of every sensor's period.
         let mut union: Option<(_, _)> = None;
         for (sensor, value) in coverage_object {
-            let sensor_field = format!("{field}.{sensor}");
+            let sensor_field = field.member(sensor);
             let sensor_object = value
                 .as_object()
                 .ok_or_else(|| format!("{sensor_field}: not an object"))?;
-            let (start, end) = period(sensor_object, "start", "end", &sensor_field)?
+            let (start, end) = period(sensor_object, "start", "end", sensor_field)?
                 .interval()
                 .ok_or_else(|| format!("{sensor_field}: no period"))?;
             union = Some(match union {
@@ -337,13 +342,13 @@ fn time(ctx: &Context<'_>, object: &Map<String, Value>, field: &str) -> Result<I
             });
         }
         let (start, end) = union.ok_or_else(|| format!("{field}: empty"))?;
-        return ItemTime::range(start, end, &field);
+        return ItemTime::range(start, end, field);
     }
     match ctx.artifact.annotations.get(CREATED) {
         Some(created) => parse_time(
             &Value::String(created.clone()),
             Bound::Start,
-            &format!("annotations.{CREATED}"),
+            Field::Root("annotations").member(CREATED),
         )
         .map(ItemTime::Instant),
         None => Ok(ItemTime::Unknown),
@@ -354,7 +359,7 @@ fn period(
     object: &Map<String, Value>,
     start: &str,
     end: &str,
-    field: &str,
+    field: Field<'_>,
 ) -> Result<ItemTime, String> {
     let get = |key: &str| {
         object
@@ -362,8 +367,8 @@ fn period(
             .ok_or_else(|| format!("{field}.{key}: missing"))
     };
     ItemTime::range(
-        parse_time(get(start)?, Bound::Start, &format!("{field}.{start}"))?,
-        parse_time(get(end)?, Bound::End, &format!("{field}.{end}"))?,
+        parse_time(get(start)?, Bound::Start, field.member(start))?,
+        parse_time(get(end)?, Bound::End, field.member(end))?,
         field,
     )
 }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::draft::{Context, Draft};
+use super::field::Field;
 use super::geometry::{Geometry, bbox_from_array};
 use super::ids::sanitize;
 use super::time::stac_item_time;
@@ -91,7 +92,8 @@ pub fn draft(ctx: &Context<'_>, value: &Value, key: &str, field: &str) -> Result
         .get("properties")
         .and_then(Value::as_object)
         .ok_or_else(|| format!("{field}.properties: missing or not an object"))?;
-    let time = stac_item_time(properties, &format!("{field}.properties"))?;
+    let item = Field::Root(field);
+    let time = stac_item_time(properties, item.member("properties"))?;
     for (name, property) in properties {
         if !name.starts_with("oci:") {
             draft.properties.insert(name.clone(), property.clone());
@@ -101,17 +103,17 @@ pub fn draft(ctx: &Context<'_>, value: &Value, key: &str, field: &str) -> Result
 
     let footprint = match (object.get("geometry"), object.get("bbox")) {
         (Some(geometry), _) if !geometry.is_null() => {
-            Some(Geometry::from_json(geometry, &format!("{field}.geometry"))?)
+            Some(Geometry::from_json(geometry, item.member("geometry"))?)
         }
         (_, Some(bbox)) if !bbox.is_null() => Some(Geometry::from_bbox(
-            bbox_from_array(bbox, &format!("{field}.bbox"))?,
+            bbox_from_array(bbox, item.member("bbox"))?,
             1,
         )),
         _ => None,
     };
     if let Some(mut geometry) = footprint {
         // STAC Items are lon/lat by definition (RFC 7946): check, never reproject.
-        geometry.reproject(None, &format!("{field}.geometry"))?;
+        geometry.reproject(None, item.member("geometry"))?;
         draft.set_footprint(Some(geometry));
     }
 

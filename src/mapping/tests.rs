@@ -481,6 +481,69 @@ fn garbage_configs_fail_alone() {
 }
 
 #[test]
+fn partition_errors_name_nested_fields() {
+    let digest = sha256_digest(b"layer");
+    let config = |extra: Value| {
+        let good = json!({"patch_id": "0", "layer_digest": digest, "bbox": [1, 2, 3, 4], "datetime": "2020-01-01"});
+        let mut bad = good.clone();
+        bad.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        serde_json::to_vec(&json!({"patches": [good, bad]})).unwrap()
+    };
+    let cases = [
+        (
+            json!({"patch_id": {"x": 1}}),
+            "patches[1].patch_id: not a usable id (a non-empty string or a number)",
+        ),
+        (
+            json!({"bbox": null, "geometry": {"type": "MultiPolygon", "coordinates": [[
+                [[0, 0], [1, 0], [1, 1], [0, 0]],
+                [[0, 0], [1, "x"], [1, 1], [0, 0]],
+            ]]}}),
+            "patches[1].geometry.coordinates[0][1][1]: position is not numbers",
+        ),
+        (
+            json!({"geometry": {"type": "Point", "coordinates": [1, 2], "crs": true}}),
+            "patches[1].geometry.crs: expected a CRS name such as \"EPSG:2154\"",
+        ),
+        (
+            json!({"bbox": null, "bounding_box": {"minx": 0}}),
+            "patches[1].bounding_box.miny: missing or not a number",
+        ),
+        (
+            json!({"bbox": [391_504, 6_955_430, 392_781, 6_956_805]}),
+            "patches[1].bbox: coordinates (391504, 6955430) are outside lon/lat range and no \
+             CRS is named (set the source's crs, or crs/epsg in the config)",
+        ),
+        (
+            json!({"datetime": null, "start_datetime": "2020-02-01", "end_datetime": "2020-01-01"}),
+            "patches[1]: start 2020-02-01T00:00:00Z is after end 2020-01-01T23:59:59Z",
+        ),
+        (
+            json!({"datetime": null, "temporal_coverage": {"S2": {"start": "2020-01-01", "end": "x"}}}),
+            "patches[1].temporal_coverage.S2.end: \"x\" is not a date or date-time \
+             (ISO 8601 / RFC 3339 or yyyymmdd)",
+        ),
+        (
+            json!({"datetime": null, "temporal_coverage": {"S1": {"end": "2020-01-01"}}}),
+            "patches[1].temporal_coverage.S1.start: missing",
+        ),
+        (
+            json!({}),
+            "patches[1]: names the same layer as an earlier partition",
+        ),
+    ];
+    for (i, (extra, expected)) in cases.into_iter().enumerate() {
+        let layers = vec![layer(&digest, 10, TAR, Some("a.tar"))];
+        let bad = artifact("bad", &["bad"], CONFIG_JSON, Some(&config(extra)), layers);
+        let mapped = map_repository("r", &[bad], &MappingOptions::default());
+        assert_eq!(mapped.errors.len(), 1, "case {i}: {:?}", mapped.errors);
+        assert_eq!(mapped.errors[0].reason, expected, "case {i}");
+    }
+}
+
+#[test]
 fn maps_generic_artifacts() {
     let layers = vec![
         layer(

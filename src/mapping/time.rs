@@ -3,6 +3,8 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
 use serde_json::{Map, Value};
 
+use super::field::Field;
+
 /// Which end of a period a date-only value stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bound {
@@ -27,7 +29,11 @@ pub enum ItemTime {
 
 impl ItemTime {
     /// A range, rejecting `start > end` with the field named.
-    pub fn range(start: DateTime<Utc>, end: DateTime<Utc>, field: &str) -> Result<Self, String> {
+    pub fn range(
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        field: Field<'_>,
+    ) -> Result<Self, String> {
         if start > end {
             return Err(format!(
                 "{field}: start {} is after end {}",
@@ -87,7 +93,7 @@ pub fn format_time(t: DateTime<Utc>) -> String {
 
 /// Parses an RFC 3339 date-time, a naive date-time (taken as UTC), an ISO date
 /// (`2018-09-24`) or a `yyyymmdd` date as a string or an integer (`20181004`).
-pub fn parse_time(value: &Value, bound: Bound, field: &str) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(value: &Value, bound: Bound, field: Field<'_>) -> Result<DateTime<Utc>, String> {
     let parsed = match value {
         Value::String(s) => parse_text(s.trim(), bound),
         Value::Number(n) => n
@@ -128,20 +134,23 @@ fn parse_text(s: &str, bound: Bound) -> Option<DateTime<Utc>> {
 
 /// Reads the time of a STAC Item's properties, checking STAC 1.0's rule that a null
 /// `datetime` needs `start_datetime` and `end_datetime`.
-pub fn stac_item_time(properties: &Map<String, Value>, field: &str) -> Result<ItemTime, String> {
+pub fn stac_item_time(
+    properties: &Map<String, Value>,
+    field: Field<'_>,
+) -> Result<ItemTime, String> {
     let start = properties.get("start_datetime");
     let end = properties.get("end_datetime");
     match (properties.get("datetime"), start, end) {
         (Some(Value::Null) | None, Some(start), Some(end)) => ItemTime::range(
-            parse_time(start, Bound::Start, &format!("{field}.start_datetime"))?,
-            parse_time(end, Bound::End, &format!("{field}.end_datetime"))?,
+            parse_time(start, Bound::Start, field.member("start_datetime"))?,
+            parse_time(end, Bound::End, field.member("end_datetime"))?,
             field,
         ),
         (Some(Value::Null) | None, _, _) => Err(format!(
             "{field}.datetime: missing or null without start_datetime and end_datetime"
         )),
         (Some(datetime), _, _) => {
-            parse_time(datetime, Bound::Start, &format!("{field}.datetime")).map(ItemTime::Instant)
+            parse_time(datetime, Bound::Start, field.member("datetime")).map(ItemTime::Instant)
         }
     }
 }
@@ -152,7 +161,7 @@ mod tests {
     use serde_json::json;
 
     fn text(value: Value, bound: Bound) -> String {
-        format_time(parse_time(&value, bound, "t").unwrap())
+        format_time(parse_time(&value, bound, Field::Root("t")).unwrap())
     }
 
     #[test]
@@ -193,7 +202,7 @@ mod tests {
             json!([1]),
             json!(-1),
         ] {
-            let err = parse_time(&bad, Bound::Start, "patches[0].start").unwrap_err();
+            let err = parse_time(&bad, Bound::Start, Field::Root("patches[0].start")).unwrap_err();
             assert!(err.starts_with("patches[0].start:"), "{err}");
         }
     }
@@ -204,16 +213,16 @@ mod tests {
         ItemTime::Unknown.write(&mut props);
         assert_eq!(props["datetime"], Value::Null);
         assert_eq!(props["start_datetime"], "0001-01-01T00:00:00Z");
-        let t = parse_time(&json!("2018-09-24"), Bound::Start, "t").unwrap();
+        let t = parse_time(&json!("2018-09-24"), Bound::Start, Field::Root("t")).unwrap();
         ItemTime::Instant(t).write(&mut props);
         assert_eq!(props["datetime"], "2018-09-24T00:00:00Z");
         assert!(!props.contains_key("start_datetime"));
-        assert!(ItemTime::range(t, t - chrono::Duration::days(1), "x").is_err());
+        assert!(ItemTime::range(t, t - chrono::Duration::days(1), Field::Root("x")).is_err());
         assert_eq!(
-            stac_item_time(&props, "properties").unwrap(),
+            stac_item_time(&props, Field::Root("properties")).unwrap(),
             ItemTime::Instant(t)
         );
         let empty = Map::new();
-        assert!(stac_item_time(&empty, "properties").is_err());
+        assert!(stac_item_time(&empty, Field::Root("properties")).is_err());
     }
 }
