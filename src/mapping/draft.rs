@@ -23,7 +23,8 @@ pub struct Context<'a> {
     pub artifact: &'a Artifact,
     /// The repository's mapping options.
     pub options: &'a MappingOptions,
-    by_digest: HashMap<&'a str, &'a Descriptor>,
+    /// Looked up once per partition: hashed with foldhash.
+    by_digest: foldhash::HashMap<&'a str, &'a Descriptor>,
     /// Layers by title; `None` when two layers share the title.
     by_title: HashMap<&'a str, Option<&'a Descriptor>>,
     crs: HashMap<String, Rc<Crs>>,

@@ -18,9 +18,9 @@
 //!   (`datetime`, `start_datetime`, `end_datetime`, `created`, `updated`, `oci:*`,
 //!   `file:*`) get a `partition_` prefix. A per-sensor `temporal_coverage` is kept.
 
-use std::collections::HashSet;
 use std::rc::Rc;
 
+use foldhash::{HashSet, HashSetExt};
 use serde_json::{Map, Value};
 
 use super::crs::Crs;
