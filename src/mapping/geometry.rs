@@ -1,7 +1,7 @@
 //! Footprints: GeoJSON geometries and bboxes, validated, reprojected vertex by vertex and
 //! bounded.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::crs::{Crs, in_lon_lat_range};
 use super::field::Field;
@@ -126,16 +126,36 @@ impl Geometry {
         bbox
     }
 
-    /// The GeoJSON object.
+    /// The GeoJSON object. Its arrays are built as they are, not through `serde`'s
+    /// serializer: a footprint is written for every Item.
     pub fn to_json(&self) -> Value {
         let (kind, coordinates) = match self {
-            Geometry::Point(p) => ("Point", json!(p)),
-            Geometry::Line(kind, ps) => (*kind, json!(ps)),
-            Geometry::Rings(kind, rings) => (*kind, json!(rings)),
-            Geometry::MultiPolygon(polygons) => ("MultiPolygon", json!(polygons)),
+            Geometry::Point(p) => ("Point", position_json(p)),
+            Geometry::Line(kind, ps) => (*kind, line_json(ps)),
+            Geometry::Rings(kind, rings) => (*kind, rings_json(rings)),
+            Geometry::MultiPolygon(polygons) => (
+                "MultiPolygon",
+                Value::Array(polygons.iter().map(|rings| rings_json(rings)).collect()),
+            ),
         };
-        json!({"type": kind, "coordinates": coordinates})
+        let mut object = Map::with_capacity(2);
+        object.insert("type".to_owned(), Value::from(kind));
+        object.insert("coordinates".to_owned(), coordinates);
+        Value::Object(object)
     }
+}
+
+/// `[x, y]`; a coordinate that is not finite is `null`, as `serde_json` writes it.
+fn position_json(&[x, y]: &Position) -> Value {
+    Value::Array(vec![Value::from(x), Value::from(y)])
+}
+
+fn line_json(positions: &[Position]) -> Value {
+    Value::Array(positions.iter().map(position_json).collect())
+}
+
+fn rings_json(rings: &[Vec<Position>]) -> Value {
+    Value::Array(rings.iter().map(|ring| line_json(ring)).collect())
 }
 
 /// Reads a bbox array: `[minx, miny, maxx, maxy]` or the 3-D `[minx, miny, minz, maxx, maxy, maxz]`.
@@ -237,7 +257,38 @@ fn nested(value: &Value, field: Field<'_>, min: usize) -> Result<Vec<Vec<Positio
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn writes_each_kind_as_geojson() {
+        let ring = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
+        let cases = [
+            (
+                Geometry::Point([1.5, f64::NAN]),
+                json!({"type": "Point", "coordinates": [1.5, null]}),
+            ),
+            (
+                Geometry::Line("LineString", vec![[0.0, 1.0], [2.0, 3.0]]),
+                json!({"type": "LineString", "coordinates": [[0.0, 1.0], [2.0, 3.0]]}),
+            ),
+            (
+                Geometry::Rings("Polygon", vec![ring.clone()]),
+                json!({"type": "Polygon", "coordinates": [ring]}),
+            ),
+            (
+                Geometry::MultiPolygon(vec![vec![ring.clone()], vec![ring.clone(), ring.clone()]]),
+                json!({"type": "MultiPolygon", "coordinates": [[ring], [ring, ring]]}),
+            ),
+        ];
+        for (geometry, expected) in cases {
+            let written = geometry.to_json();
+            assert_eq!(written, expected);
+            // Members in GeoJSON's usual order.
+            assert_eq!(written.as_object().unwrap().keys().next().unwrap(), "type");
+        }
+    }
 
     #[test]
     fn reads_and_bounds_geometries() {
