@@ -92,6 +92,12 @@ impl Reader {
         }
     }
 
+    /// Whether [`Reader::asset_href`] signs hrefs (access control is on); without, an
+    /// asset's href is the base and the path.
+    pub fn signs_hrefs(&self) -> bool {
+        self.access.is_some()
+    }
+
     /// The absolute href of an asset path (from `/`), signed when access control is on.
     pub fn asset_href(&self, base: &Base, path: &str) -> String {
         match &self.access {

@@ -98,24 +98,51 @@ fn is_host(host: &str) -> bool {
 /// One path segment, percent-encoded except for RFC 3986 unreserved characters.
 pub fn segment(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
+    push_segment(&mut encoded, text);
+    encoded
+}
+
+/// Appends [`segment`] of `text`; a text needing no escapes is copied whole (ids
+/// usually are).
+fn push_segment(out: &mut String, text: &str) {
+    let unreserved = |byte: u8| byte.is_ascii_alphanumeric() || b"-._~".contains(&byte);
+    if text.bytes().all(unreserved) {
+        out.push_str(text);
+        return;
+    }
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
+        if unreserved(byte) {
+            out.push(char::from(byte));
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            let hex = b"0123456789ABCDEF";
+            out.extend([
+                '%',
+                hex[usize::from(byte >> 4)].into(),
+                hex[usize::from(byte & 15)].into(),
+            ]);
         }
     }
-    encoded
 }
 
 /// Path of a Collection.
 pub fn collection_path(collection: &str) -> String {
-    format!("/collections/{}", segment(collection))
+    let mut path = String::with_capacity("/collections/".len() + collection.len());
+    path.push_str("/collections/");
+    push_segment(&mut path, collection);
+    path
 }
 
 /// Path of an Item.
 pub fn item_path(collection: &str, id: &str) -> String {
-    format!("{}/items/{}", collection_path(collection), segment(id))
+    let mut path = collection_path(collection);
+    push_item_segment(&mut path, id);
+    path
+}
+
+/// Appends `/items/{id}` to a Collection's path.
+pub fn push_item_segment(collection_path: &mut String, id: &str) {
+    collection_path.push_str("/items/");
+    push_segment(collection_path, id);
 }
 
 #[cfg(test)]
@@ -158,5 +185,11 @@ mod tests {
             item_path("eo/s2", "x y"),
             "/collections/eo%2Fs2/items/x%20y"
         );
+        // Every byte of a multi-byte character, in upper-case hex.
+        assert_eq!(segment("é?%\u{7f}"), "%C3%A9%3F%25%7F");
+        assert_eq!(segment(""), "");
+        let mut path = collection_path("c");
+        push_item_segment(&mut path, "a/b");
+        assert_eq!(path, "/collections/c/items/a%2Fb");
     }
 }

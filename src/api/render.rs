@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::access::Reader;
 use super::fields::Fields;
 use super::landing::{QUERYABLES_REL, SCHEMA_JSON};
-use super::links::{Base, GEO_JSON, JSON, collection_path, item_path};
+use super::links::{Base, GEO_JSON, JSON, collection_path, push_item_segment};
 use crate::index::json::Piece;
 use crate::index::{IndexedItem, Page};
 use crate::mapping::MappedCollection;
@@ -47,8 +47,17 @@ pub fn write_item(out: &mut Vec<u8>, base: &Base, reader: &Reader, indexed: &Ind
         match piece {
             Piece::Bytes(bytes) => out.extend_from_slice(bytes),
             Piece::Href(relative) => {
-                let path = format!("/{}", relative.trim_start_matches('/'));
-                let _ = serde_json::to_writer(&mut *out, &reader.asset_href(base, &path));
+                let relative = relative.trim_start_matches('/');
+                if reader.signs_hrefs() {
+                    let path = format!("/{relative}");
+                    let _ = serde_json::to_writer(&mut *out, &reader.asset_href(base, &path));
+                } else {
+                    out.push(b'"');
+                    push_escaped(out, &base.0);
+                    out.push(b'/');
+                    push_escaped(out, relative);
+                    out.push(b'"');
+                }
             }
         }
     }
@@ -84,19 +93,22 @@ pub fn item(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Value {
 /// An Item's links: self, parent, collection, root, members (when it has tar members)
 /// and its versions.
 fn item_links(base: &Base, indexed: &IndexedItem) -> Vec<Value> {
-    link_targets(indexed)
-        .iter()
-        .map(|(rel, path, media_type)| base.link(rel, path, media_type))
-        .collect()
+    let mut links = Vec::with_capacity(5 + indexed.links.len());
+    each_link(indexed, |rel, path, media_type| {
+        links.push(base.link(rel, path, media_type));
+    });
+    links
 }
 
 /// Writes the JSON array [`item_links`] makes, straight as bytes.
 fn write_item_links(out: &mut Vec<u8>, base: &Base, indexed: &IndexedItem) {
     out.push(b'[');
-    for (n, (rel, path, media_type)) in link_targets(indexed).iter().enumerate() {
-        if n > 0 {
+    let mut first = true;
+    each_link(indexed, |rel, path, media_type| {
+        if !first {
             out.push(b',');
         }
+        first = false;
         out.extend_from_slice(b"{\"rel\":\"");
         push_escaped(out, rel);
         out.extend_from_slice(b"\",\"href\":\"");
@@ -105,30 +117,29 @@ fn write_item_links(out: &mut Vec<u8>, base: &Base, indexed: &IndexedItem) {
         out.extend_from_slice(b"\",\"type\":\"");
         push_escaped(out, media_type);
         out.extend_from_slice(b"\"}");
-    }
+    });
     out.push(b']');
 }
 
-/// Each link of an Item as (relation, path from the base, media type).
-fn link_targets(indexed: &IndexedItem) -> Vec<(&str, String, &'static str)> {
-    let collection = collection_path(&indexed.collection);
-    let item = item_path(&indexed.collection, &indexed.id);
-    let mut links = Vec::with_capacity(5 + indexed.links.len());
-    links.push(("self", item.clone(), GEO_JSON));
-    links.push(("parent", collection.clone(), JSON));
-    links.push(("collection", collection, JSON));
-    links.push(("root", "/".to_owned(), JSON));
+/// Calls `link` with each link of an Item as (relation, path from the base, media
+/// type). The Item's and its Collection's paths are made once.
+fn each_link(indexed: &IndexedItem, mut link: impl FnMut(&str, &str, &str)) {
+    let mut item = collection_path(&indexed.collection);
+    let collection_len = item.len();
+    push_item_segment(&mut item, &indexed.id);
+    let collection = &item[..collection_len];
+    link("self", &item, GEO_JSON);
+    link("parent", collection, JSON);
+    link("collection", collection, JSON);
+    link("root", "/", JSON);
     if indexed.assets().any(|(_, blob)| blob.member.is_some()) {
-        links.push(("members", format!("{item}/members"), JSON));
+        link("members", &format!("{item}/members"), JSON);
     }
-    links.extend(indexed.links.iter().map(|l| {
-        (
-            l.rel.as_str(),
-            item_path(&indexed.collection, &l.item),
-            GEO_JSON,
-        )
-    }));
-    links
+    for version in &indexed.links {
+        let mut path = collection.to_owned();
+        push_item_segment(&mut path, &version.item);
+        link(&version.rel, &path, GEO_JSON);
+    }
 }
 
 /// Appends `text` as the inside of a JSON string.

@@ -182,7 +182,10 @@ impl Draft {
             Some(mut geometry) => {
                 let bbox = geometry.bbox();
                 self.item.insert("geometry".to_owned(), geometry.to_json());
-                self.item.insert("bbox".to_owned(), Value::Array(bbox.map(Value::from).to_vec()));
+                self.item.insert(
+                    "bbox".to_owned(),
+                    Value::Array(bbox.map(Value::from).to_vec()),
+                );
                 self.bbox = Some(bbox);
             }
             None => {
