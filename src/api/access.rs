@@ -2,6 +2,7 @@
 //! With access control off a reader sees everything; with it on, a collection it may
 //! not read answers exactly like one that does not exist.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -84,11 +85,15 @@ impl Reader {
 
     /// The queryables over what this reader may see (global), or of one collection it
     /// may see.
-    pub fn queryables(&self, snapshot: &Snapshot, collection: Option<&str>) -> Option<Value> {
+    pub fn queryables<'s>(
+        &self,
+        snapshot: &'s Snapshot,
+        collection: Option<&str>,
+    ) -> Option<Cow<'s, Value>> {
         match (collection, self.collections()) {
             (Some(id), _) if !self.may_read(id) => None,
-            (None, Some(visible)) => Some(snapshot.queryables_of(visible)),
-            _ => snapshot.queryables(collection),
+            (None, Some(visible)) => Some(Cow::Owned(snapshot.queryables_of(visible))),
+            _ => snapshot.queryables(collection).map(Cow::Borrowed),
         }
     }
 

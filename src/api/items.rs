@@ -31,8 +31,8 @@ pub async fn list(
         collections: None,
         ..query
     };
-    let queryables = reader.queryables(&snapshot, Some(&collection));
-    let mut search = query.to_search(&state.server, queryables.as_ref())?;
+    let queryables = || reader.queryables(&snapshot, Some(&collection));
+    let mut search = query.to_search(&state.server, queryables)?;
     let fields = query.fields()?;
     search.collections = Some(vec![collection.clone()]);
     let page = snapshot.search(&search);

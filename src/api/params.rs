@@ -3,6 +3,8 @@
 //! parameter. GET and POST accept the same parameters (STAC API item search with the
 //! filter, sort, fields, query and free-text extensions).
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -50,11 +52,12 @@ pub struct SearchQuery {
 
 impl SearchQuery {
     /// Validates the parameters into a search; `queryables` (the schema of the searched
-    /// Items' properties) types the operands of `query`.
-    pub fn to_search(
+    /// Items' properties, asked for only when `query` is given) types the operands of
+    /// `query`.
+    pub fn to_search<'q>(
         &self,
         server: &ServerSettings,
-        queryables: Option<&Value>,
+        queryables: impl FnOnce() -> Option<Cow<'q, Value>>,
     ) -> Result<Search, ApiError> {
         let intersects = match &self.intersects {
             Some(text) => Some(
@@ -93,7 +96,7 @@ impl SearchQuery {
             None => None,
         };
         let query = match &self.query {
-            Some(text) => query::from_text(text, queryables)?,
+            Some(text) => query::from_text(text, queryables().as_deref())?,
             None => None,
         };
         search.filter = filter::and(filter, query);
@@ -122,10 +125,10 @@ pub fn body_fields(body: &Value) -> Result<Option<Fields>, ApiError> {
 }
 
 /// Validates a POST `/search` body into a search; `queryables` as for GET.
-pub fn from_body(
+pub fn from_body<'q>(
     body: &Value,
     server: &ServerSettings,
-    queryables: Option<&Value>,
+    queryables: impl FnOnce() -> Option<Cow<'q, Value>>,
 ) -> Result<Search, ApiError> {
     let body = body
         .as_object()
@@ -193,7 +196,7 @@ pub fn from_body(
         None => None,
     };
     let query = match field("query") {
-        Some(value) => query::from_value(value, queryables)?,
+        Some(value) => query::from_value(value, queryables().as_deref())?,
         None => None,
     };
     search.filter = filter::and(filter, query);

@@ -1,6 +1,8 @@
 //! `/queryables` and `/collections/{c}/queryables`: the JSON Schema of the properties a
 //! filter may name (OGC API Features Part 3), derived from the indexed Items.
 
+use std::borrow::Cow;
+
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
@@ -21,6 +23,7 @@ pub async fn global(
 ) -> Result<Response, ApiError> {
     let schema = reader
         .queryables(&state.snapshot.load(), None)
+        .map(Cow::into_owned)
         .ok_or_else(|| ApiError::Internal("no global queryables".into()))?;
     Ok(respond(
         SCHEMA_JSON,
@@ -38,6 +41,7 @@ pub async fn collection(
 ) -> Result<Response, ApiError> {
     let schema = reader
         .queryables(&state.snapshot.load(), Some(&id))
+        .map(Cow::into_owned)
         .ok_or_else(|| ApiError::not_found(format!("collection `{id}`")))?;
     let href = base.href(&format!("{}/queryables", collection_path(&id)));
     Ok(respond(SCHEMA_JSON, with_id(schema, href)))

@@ -23,7 +23,7 @@ pub async fn get(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
-    let mut search = query.to_search(&state.server, reader.queryables(&snapshot, None).as_ref())?;
+    let mut search = query.to_search(&state.server, || reader.queryables(&snapshot, None))?;
     reader.restrict(&mut search);
     let fields = query.fields()?;
     let page = snapshot.search(&search);
@@ -49,11 +49,7 @@ pub async fn post(
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.snapshot.load();
-    let mut search = from_body(
-        &body,
-        &state.server,
-        reader.queryables(&snapshot, None).as_ref(),
-    )?;
+    let mut search = from_body(&body, &state.server, || reader.queryables(&snapshot, None))?;
     reader.restrict(&mut search);
     let fields = body_fields(&body)?;
     let page = snapshot.search(&search);

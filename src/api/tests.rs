@@ -904,8 +904,8 @@ fn get_and_post_parse_to_the_same_search() {
         "q": ["wheat", "maize"],
         "fields": {"include": ["id"], "exclude": ["links"]},
     });
-    let get = query.to_search(&server, None).unwrap();
-    let post = params::from_body(&body, &server, None).unwrap();
+    let get = query.to_search(&server, || None).unwrap();
+    let post = params::from_body(&body, &server, || None).unwrap();
     assert_eq!(format!("{get:?}"), format!("{post:?}"));
     assert_eq!(get.limit, 100);
     assert_eq!(
@@ -915,11 +915,32 @@ fn get_and_post_parse_to_the_same_search() {
     let filter = get.filter.unwrap().to_text().unwrap();
     assert_eq!(filter, "gsd > 5 AND platform = 's2'");
     assert_eq!(query.fields().unwrap(), params::body_fields(&body).unwrap());
+    // The queryables are asked for only when there is a `query`, and type its operands.
+    let schema = json!({"properties": {"gsd": {"type": "number"}}});
+    let typed: params::SearchQuery =
+        serde_json::from_value(json!({"query": r#"{"gsd": {"lt": "10"}}"#})).unwrap();
+    let asked = std::cell::Cell::new(0);
+    let search = typed
+        .to_search(&server, || {
+            asked.set(asked.get() + 1);
+            Some(std::borrow::Cow::Borrowed(&schema))
+        })
+        .unwrap();
+    assert_eq!(search.filter.unwrap().to_text().unwrap(), "gsd < 10");
+    assert_eq!(asked.get(), 1);
+    let plain: params::SearchQuery = serde_json::from_value(json!({"bbox": "0,0,1,1"})).unwrap();
+    plain
+        .to_search(&server, || panic!("queryables asked for without a query"))
+        .unwrap();
+    params::from_body(&json!({"bbox": [0, 0, 1, 1]}), &server, || {
+        panic!("queryables asked for without a query")
+    })
+    .unwrap();
     // Text in a POST body and JSON in a query string are accepted too.
     let mixed = params::from_body(
         &json!({"filter": "gsd > 5", "filter-lang": "cql2-text"}),
         &server,
-        None,
+        || None,
     )
     .unwrap();
     let mixed_get: params::SearchQuery = serde_json::from_value(json!({
@@ -929,7 +950,10 @@ fn get_and_post_parse_to_the_same_search() {
     .unwrap();
     assert_eq!(
         format!("{:?}", mixed.filter),
-        format!("{:?}", mixed_get.to_search(&server, None).unwrap().filter)
+        format!(
+            "{:?}",
+            mixed_get.to_search(&server, || None).unwrap().filter
+        )
     );
 }
 

@@ -239,8 +239,8 @@ impl Snapshot {
 
     /// The queryables JSON Schema over every Item, or over one collection's Items; `None`
     /// for an unknown collection. `$id` is left for the API to set.
-    pub fn queryables(&self, collection: Option<&str>) -> Option<Value> {
-        self.queryables.get(collection).cloned()
+    pub fn queryables(&self, collection: Option<&str>) -> Option<&Value> {
+        self.queryables.get(collection)
     }
 
     /// The queryables JSON Schema over the Items of some collections only.
