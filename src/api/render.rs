@@ -5,6 +5,8 @@
 //! per snapshot ([`write_item`]); the `fields` extension, which reshapes Items, goes
 //! through [`item`] and a `Value`.
 
+use std::borrow::Cow;
+
 use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -37,8 +39,15 @@ pub fn respond_bytes(media_type: &'static str, bytes: Vec<u8>) -> Response {
 }
 
 /// Writes an Item as [`item`] renders it, copying its serialized JSON and writing only
-/// the hrefs and links.
-pub fn write_item(out: &mut Vec<u8>, base: &Base, reader: &Reader, indexed: &IndexedItem) {
+/// the hrefs and links; `base_text` is the base URL as the inside of a JSON string
+/// ([`json_text`]), made once per response.
+fn write_item(
+    out: &mut Vec<u8>,
+    base: &Base,
+    base_text: &str,
+    reader: &Reader,
+    indexed: &IndexedItem,
+) {
     let Some(pieces) = indexed.json().pieces() else {
         let _ = serde_json::to_writer(&mut *out, &item(base, reader, indexed));
         return;
@@ -46,30 +55,33 @@ pub fn write_item(out: &mut Vec<u8>, base: &Base, reader: &Reader, indexed: &Ind
     for piece in pieces {
         match piece {
             Piece::Bytes(bytes) => out.extend_from_slice(bytes),
-            Piece::Href(relative) => {
-                let relative = relative.trim_start_matches('/');
+            Piece::Href(mut relative) => {
+                while let [b'/', rest @ ..] = relative {
+                    relative = rest;
+                }
                 if reader.signs_hrefs() {
-                    let path = format!("/{relative}");
+                    let path = format!("/{}", String::from_utf8_lossy(relative));
                     let _ = serde_json::to_writer(&mut *out, &reader.asset_href(base, &path));
                 } else {
+                    // The relative href needs no escapes (see `Piece::Href`).
                     out.push(b'"');
-                    push_escaped(out, &base.0);
+                    out.extend_from_slice(base_text.as_bytes());
                     out.push(b'/');
-                    push_escaped(out, relative);
+                    out.extend_from_slice(relative);
                     out.push(b'"');
                 }
             }
         }
     }
     out.extend_from_slice(b",\"links\":");
-    write_item_links(out, base, indexed);
+    write_item_links(out, base_text, indexed);
     out.push(b'}');
 }
 
 /// One Item as a response body.
 pub fn item_bytes(base: &Base, reader: &Reader, indexed: &IndexedItem) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
-    write_item(&mut out, base, reader, indexed);
+    write_item(&mut out, base, &json_text(&base.0), reader, indexed);
     out
 }
 
@@ -100,8 +112,9 @@ fn item_links(base: &Base, indexed: &IndexedItem) -> Vec<Value> {
     links
 }
 
-/// Writes the JSON array [`item_links`] makes, straight as bytes.
-fn write_item_links(out: &mut Vec<u8>, base: &Base, indexed: &IndexedItem) {
+/// Writes the JSON array [`item_links`] makes, straight as bytes; `base_text` as for
+/// [`write_item`].
+fn write_item_links(out: &mut Vec<u8>, base_text: &str, indexed: &IndexedItem) {
     out.push(b'[');
     let mut first = true;
     each_link(indexed, |rel, path, media_type| {
@@ -110,19 +123,21 @@ fn write_item_links(out: &mut Vec<u8>, base: &Base, indexed: &IndexedItem) {
         }
         first = false;
         out.extend_from_slice(b"{\"rel\":\"");
-        push_escaped(out, rel);
+        out.extend_from_slice(json_text(rel).as_bytes());
         out.extend_from_slice(b"\",\"href\":\"");
-        push_escaped(out, &base.0);
-        push_escaped(out, path);
+        out.extend_from_slice(base_text.as_bytes());
+        // Paths are made of percent-encoded segments: nothing in them needs escaping.
+        out.extend_from_slice(path.as_bytes());
         out.extend_from_slice(b"\",\"type\":\"");
-        push_escaped(out, media_type);
+        out.extend_from_slice(media_type.as_bytes());
         out.extend_from_slice(b"\"}");
     });
     out.push(b']');
 }
 
 /// Calls `link` with each link of an Item as (relation, path from the base, media
-/// type). The Item's and its Collection's paths are made once.
+/// type). The Item's and its Collection's paths are made once, of percent-encoded
+/// segments; media types are constants.
 fn each_link(indexed: &IndexedItem, mut link: impl FnMut(&str, &str, &str)) {
     let mut item = collection_path(&indexed.collection);
     let collection_len = item.len();
@@ -142,12 +157,18 @@ fn each_link(indexed: &IndexedItem, mut link: impl FnMut(&str, &str, &str)) {
     }
 }
 
-/// Appends `text` as the inside of a JSON string.
-fn push_escaped(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.extend_from_slice(text.as_bytes());
-    } else if let Ok(quoted) = serde_json::to_vec(text) {
-        out.extend_from_slice(&quoted[1..quoted.len() - 1]);
+/// `text` as the inside of a JSON string: borrowed when it needs no escapes.
+fn json_text(text: &str) -> Cow<'_, str> {
+    // Without an early exit, so that the check runs on whole vectors of bytes.
+    let plain = text.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20) & (b != b'"') & (b != b'\\')
+    });
+    if plain {
+        return Cow::Borrowed(text);
+    }
+    match serde_json::to_string(text) {
+        Ok(quoted) => Cow::Owned(quoted[1..quoted.len() - 1].to_owned()),
+        Err(_) => Cow::Borrowed(""),
     }
 }
 
@@ -183,11 +204,12 @@ pub fn item_collection_bytes(
     out.extend_from_slice(b",\"numberReturned\":");
     out.extend_from_slice(page.items.len().to_string().as_bytes());
     out.extend_from_slice(b",\"features\":[");
+    let base_text = json_text(&base.0);
     for (n, indexed) in page.items.iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
-        write_item(&mut out, base, reader, indexed);
+        write_item(&mut out, base, &base_text, reader, indexed);
     }
     out.extend_from_slice(b"],\"links\":");
     let _ = serde_json::to_writer(&mut out, &page_links(base, self_href, links));

@@ -61,8 +61,9 @@ pub enum Piece<'a> {
     /// JSON text to copy as is.
     Bytes(&'a [u8]),
     /// Where the JSON string of a local asset's href goes: the href as mapped, relative
-    /// to the API's root.
-    Href(&'a str),
+    /// to the API's root. Its text needs no escapes inside a JSON string (an Item whose
+    /// hrefs would is not spliced).
+    Href(&'a [u8]),
 }
 
 impl ItemJson {
@@ -108,8 +109,7 @@ impl ItemJson {
                 match hrefs.next() {
                     Some(href) => {
                         let (start, end) = (href.start as usize, href.end as usize);
-                        let text = &self.bytes[start + 1..end - 1];
-                        next_href = Some(std::str::from_utf8(text).unwrap_or_default());
+                        next_href = Some(&self.bytes[start + 1..end - 1]);
                         let bytes = &self.bytes[from..start];
                         from = end;
                         Some(Piece::Bytes(bytes))
@@ -372,7 +372,9 @@ mod tests {
             match piece {
                 Piece::Bytes(bytes) => out.extend_from_slice(bytes),
                 Piece::Href(path) => {
-                    out.extend_from_slice(format!("\"https://x.example/{path}\"").as_bytes())
+                    out.extend_from_slice(b"\"https://x.example/");
+                    out.extend_from_slice(path);
+                    out.push(b'"');
                 }
             }
         }
@@ -396,7 +398,7 @@ mod tests {
             }
         }));
         let json = ItemJson::new(&mut item.clone());
-        let hrefs: Vec<&str> = json
+        let hrefs: Vec<&[u8]> = json
             .pieces()
             .unwrap()
             .filter_map(|p| match p {
@@ -407,8 +409,8 @@ mod tests {
         assert_eq!(
             hrefs,
             [
-                "collections/c/items/i/assets/a/a.tif",
-                "collections/c/items/i/assets/c/c.npy"
+                b"collections/c/items/i/assets/a/a.tif".as_slice(),
+                b"collections/c/items/i/assets/c/c.npy"
             ]
         );
         let value = assemble(&json);
