@@ -68,28 +68,9 @@ pub enum Piece<'a> {
 
 impl ItemJson {
     /// Serializes an Item (which should have `collection` and no `links`), noting where
-    /// each local asset href is; the Item is left as it was. When an href cannot be told
-    /// apart from the rest of the Item, the Item is kept unspliced.
-    pub fn new(item: &mut Map<String, Value>) -> ItemJson {
-        let mut originals = Vec::new();
-        if let Some(assets) = item.get_mut("assets").and_then(Value::as_object_mut) {
-            for asset in assets.values_mut() {
-                if let Some(href) = asset.get_mut("href")
-                    && href.as_str().is_some_and(|h| !h.contains("://"))
-                {
-                    let marked = Value::String(marker(originals.len()));
-                    originals.push(std::mem::replace(href, marked));
-                }
-            }
-        }
-        let written = Written::of(item);
-        if let Some(assets) = item.get_mut("assets") {
-            replace_markers(assets, |n| originals.get(n).cloned());
-        }
-        match written.splice(&originals) {
-            Some(json) => json,
-            None => Written::of(item).into_json(Vec::new(), false),
-        }
+    /// each local asset href is. When an href needs escapes, the Item is kept unspliced.
+    pub fn new(item: &Map<String, Value>) -> ItemJson {
+        Written::of(item).into_json()
     }
 
     /// The pieces, in order; the caller closes the object. `None` when the Item is not
@@ -192,25 +173,15 @@ impl ItemJson {
     }
 }
 
-/// Replaces each asset href that is a marker by what `original` gives for its number.
-fn replace_markers(assets: &mut Value, original: impl Fn(usize) -> Option<Value>) {
-    let Some(assets) = assets.as_object_mut() else {
-        return;
-    };
-    for asset in assets.values_mut() {
-        if let Some(href) = asset.get_mut("href")
-            && let Some(value) = href.as_str().and_then(marker_number).and_then(&original)
-        {
-            *href = value;
-        }
-    }
-}
-
-/// An Item written member by member (`properties` too), without its closing `}`.
+/// An Item written member by member (`properties` too), without its closing `}`, with
+/// its local asset hrefs noted.
 struct Written {
     bytes: Vec<u8>,
     members: Vec<Span>,
     properties: Vec<Span>,
+    hrefs: Vec<Href>,
+    /// Cleared when a local href could not be noted.
+    spliced: bool,
 }
 
 impl Written {
@@ -219,6 +190,8 @@ impl Written {
             bytes: Vec::with_capacity(2048),
             members: Vec::with_capacity(item.len()),
             properties: Vec::new(),
+            hrefs: Vec::new(),
+            spliced: true,
         };
         let mut members = std::mem::take(&mut written.members);
         written.object(item, &mut members, true);
@@ -244,6 +217,7 @@ impl Written {
                     self.bytes.push(b'}');
                     self.properties = inner;
                 }
+                Value::Object(assets) if top && key == "assets" => self.assets(assets),
                 _ => {
                     let _ = serde_json::to_writer(&mut self.bytes, value);
                 }
@@ -252,66 +226,50 @@ impl Written {
         }
     }
 
-    /// These bytes with the marker of each of `originals` replaced by that href, noted;
-    /// `None` when a marker is not found exactly once, or an href needs escaping.
-    fn splice(self, originals: &[Value]) -> Option<ItemJson> {
-        let mut found: Vec<(usize, usize, Vec<u8>)> = Vec::with_capacity(originals.len());
-        for (n, original) in originals.iter().enumerate() {
-            let quoted = serde_json::to_vec(&marker(n)).ok()?;
-            let mut at = memchr::memmem::find_iter(&self.bytes, &quoted);
-            let (Some(start), None) = (at.next(), at.next()) else {
-                return None;
-            };
-            let text = serde_json::to_vec(original).ok()?;
-            if text.contains(&b'\\') {
-                return None;
+    /// Writes the `assets` object, noting where the JSON string of each local href (one
+    /// without `://`) is.
+    fn assets(&mut self, assets: &Map<String, Value>) {
+        self.bytes.push(b'{');
+        for (n, (key, asset)) in assets.iter().enumerate() {
+            if n > 0 {
+                self.bytes.push(b',');
             }
-            found.push((start, start + quoted.len(), text));
+            let _ = serde_json::to_writer(&mut self.bytes, key);
+            self.bytes.push(b':');
+            let Value::Object(fields) = asset else {
+                let _ = serde_json::to_writer(&mut self.bytes, asset);
+                continue;
+            };
+            self.bytes.push(b'{');
+            for (m, (name, value)) in fields.iter().enumerate() {
+                if m > 0 {
+                    self.bytes.push(b',');
+                }
+                let _ = serde_json::to_writer(&mut self.bytes, name);
+                self.bytes.push(b':');
+                let start = self.bytes.len();
+                let _ = serde_json::to_writer(&mut self.bytes, value);
+                if name == "href" && value.as_str().is_some_and(|h| !h.contains("://")) {
+                    self.note_href(start);
+                }
+            }
+            self.bytes.push(b'}');
         }
-        found.sort_unstable();
-        // Each offset past a replaced marker moves by how much longer its href is.
-        let moved = |offset: u32| {
-            let offset = offset as usize;
-            let after: isize = found
-                .iter()
-                .take_while(|(_, end, _)| *end <= offset)
-                .map(|(start, end, text)| text.len() as isize - (end - start) as isize)
-                .sum();
-            u32::try_from(offset.checked_add_signed(after)?).ok()
-        };
-        let shift = |spans: Vec<Span>| -> Option<Vec<Span>> {
-            spans
-                .into_iter()
-                .map(|s| {
-                    Some(Span {
-                        value: moved(s.value)?,
-                        end: moved(s.end)?,
-                    })
-                })
-                .collect()
-        };
-        let members = shift(self.members)?;
-        let properties = shift(self.properties)?;
-        let mut bytes = Vec::with_capacity(self.bytes.len());
-        let mut hrefs = Vec::with_capacity(found.len());
-        let mut from = 0;
-        for (start, end, text) in &found {
-            bytes.extend_from_slice(&self.bytes[from..*start]);
-            let at = u32::try_from(bytes.len()).ok()?;
-            bytes.extend_from_slice(text);
-            hrefs.push(Href {
-                start: at,
-                end: u32::try_from(bytes.len()).ok()?,
-            });
-            from = *end;
+        self.bytes.push(b'}');
+    }
+
+    /// Notes the href whose JSON string was written from `start` to the end; one that
+    /// needs escapes (or lies past 4 GiB) leaves the Item unspliced.
+    fn note_href(&mut self, start: usize) {
+        let end = self.bytes.len();
+        let escaped = self
+            .bytes
+            .get(start..end)
+            .is_none_or(|text| text.contains(&b'\\'));
+        match (u32::try_from(start), u32::try_from(end)) {
+            (Ok(start), Ok(end)) if !escaped => self.hrefs.push(Href { start, end }),
+            _ => self.spliced = false,
         }
-        bytes.extend_from_slice(&self.bytes[from..]);
-        let written = Written {
-            bytes,
-            members,
-            properties,
-        };
-        Some(written.into_json(hrefs, true))
     }
 
     /// The [`ItemJson`] of these bytes; no member can be looked up in an Item over 4 GiB.
@@ -319,7 +277,7 @@ impl Written {
     /// size: shrinking a buffer in place can leave it in a block up to twice as large
     /// (mimalloc keeps a block that is at least half used), and these are kept for the
     /// snapshot's life.
-    fn into_json(self, hrefs: Vec<Href>, spliced: bool) -> ItemJson {
+    fn into_json(self) -> ItemJson {
         let members = u32::try_from(self.members.len()).ok();
         let (spans, members) = match members {
             Some(count) if u32::try_from(self.bytes.len()).is_ok() => {
@@ -331,10 +289,14 @@ impl Written {
         };
         ItemJson {
             bytes: super::arena::pack(&self.bytes),
-            hrefs: Box::from(hrefs.as_slice()),
+            hrefs: if self.spliced {
+                Box::from(self.hrefs.as_slice())
+            } else {
+                Box::from([])
+            },
             spans,
             members,
-            spliced,
+            spliced: self.spliced,
         }
     }
 }
@@ -345,19 +307,6 @@ fn span(value: usize, end: usize) -> Option<Span> {
         value: u32::try_from(value).ok()?,
         end: u32::try_from(end).ok()?,
     })
-}
-
-/// A string no Item holds: NUL-delimited, so serialized as `\u0000`.
-fn marker(n: usize) -> String {
-    format!("\u{0}stac-oci-href-{n}\u{0}")
-}
-
-/// The number of a marker made by [`marker`].
-fn marker_number(text: &str) -> Option<usize> {
-    text.strip_prefix("\u{0}stac-oci-href-")?
-        .strip_suffix('\u{0}')?
-        .parse()
-        .ok()
 }
 
 #[cfg(test)]
@@ -397,7 +346,7 @@ mod tests {
                 "c": {"href": "collections/c/items/i/assets/c/c.npy", "title": "ü"},
             }
         }));
-        let json = ItemJson::new(&mut item.clone());
+        let json = ItemJson::new(&item);
         let hrefs: Vec<&[u8]> = json
             .pieces()
             .unwrap()
@@ -439,7 +388,7 @@ mod tests {
                 "b": {"href": "https://elsewhere.example/b.tif"},
             }
         }));
-        let json = ItemJson::new(&mut item.clone());
+        let json = ItemJson::new(&item);
         assert_eq!(json.to_map(), item);
         assert_eq!(json.member("geometry"), Some(item["geometry"].clone()));
         assert_eq!(json.member("assets"), Some(item["assets"].clone()));
@@ -466,7 +415,7 @@ mod tests {
         let item = object(json!({
             "id": "i", "properties": {"a\"b": [1, {"c": null}], "ü\\": true}
         }));
-        let json = ItemJson::new(&mut item.clone());
+        let json = ItemJson::new(&item);
         assert_eq!(json.property("a\"b"), Some(json!([1, {"c": null}])));
         assert_eq!(json.property("ü\\"), Some(json!(true)));
         let names: Vec<String> = json.property_texts().map(|(n, _)| n.into_owned()).collect();
@@ -486,7 +435,7 @@ mod tests {
             "properties": {"echo": href, "n": 2},
             "last": [1, 2],
         }));
-        let json = ItemJson::new(&mut item.clone());
+        let json = ItemJson::new(&item);
         assert!(json.pieces().is_some());
         assert_eq!(json.to_map(), item);
         assert_eq!(json.member("assets"), Some(item["assets"].clone()));
@@ -507,20 +456,8 @@ mod tests {
         let item = object(json!({
             "id": "i", "assets": {"a": {"href": "odd\"name.tif"}}
         }));
-        let json = ItemJson::new(&mut item.clone());
+        let json = ItemJson::new(&item);
         assert!(json.pieces().is_none());
         assert_eq!(json.to_map(), item);
-    }
-
-    #[test]
-    fn a_property_holding_a_marker_is_kept_unspliced() {
-        let item = object(json!({
-            "type": "Feature", "id": "i", "properties": {"x": marker(0)},
-            "assets": {"a": {"href": "collections/c/items/i/assets/a/a.tif"}}
-        }));
-        let json = ItemJson::new(&mut item.clone());
-        assert!(json.pieces().is_none());
-        assert_eq!(json.to_map(), item);
-        assert_eq!(json.member("assets"), Some(item["assets"].clone()));
     }
 }

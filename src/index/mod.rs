@@ -93,7 +93,7 @@ impl IndexedItem {
             .get("properties")
             .and_then(Value::as_object)
             .and_then(Interval::of_item);
-        let json = json::ItemJson::new(&mut item);
+        let json = json::ItemJson::new(&item);
         // What is kept is copied rather than moved: its allocations then sit with the
         // Item's other long-lived ones, not among the mapping's short-lived ones, whose
         // pages can then be given back.
