@@ -7,8 +7,9 @@
 //! node covers a contiguous run of entries: a node wholly inside the window adds the
 //! length of its run, and only nodes on the window's edge are opened. Each node also
 //! bounds the time ranges below it, so a `datetime` narrows the walk as the bbox does,
-//! and each level keeps its runs' times sorted, so a node inside the box counts a
-//! `datetime` with two binary searches. For one page in position order, nodes are
+//! and each level keeps its runs' times sorted (as ranks, in cache-line blocks under
+//! layers of samples), so a node inside the box counts a `datetime` reading a block per
+//! layer for its starts and for its ends. For one page in position order, nodes are
 //! opened best first by the lowest position under them, and the walk ends at the first
 //! node that cannot make the page.
 //!
@@ -103,7 +104,8 @@ impl Envelope {
 
     /// Whether an Item with this envelope is in the window.
     fn is_in(&self, window: &Window) -> bool {
-        area_in(&self.area, window) && time_in(&self.time, window)
+        // `&`, not `&&`: without branches, which scans of mostly misses mispredict.
+        area_in(&self.area, window) & time_in(&self.time, window)
     }
 
     /// What this entry adds to its node's bounds: an Item without time could be anywhere
@@ -158,15 +160,15 @@ impl Envelope {
 }
 
 /// Whether an Item's area (`[west, south, east, north]`) meets the window's.
+/// Comparisons are joined with `&` and `|`, without branches: scans, which mostly miss,
+/// would mispredict them.
 fn area_in(&[west, south, east, north]: &[f64; 4], window: &Window) -> bool {
     window.area.is_none_or(|[w, s, e, n]| {
-        let lat = south <= n && s <= north;
-        if west <= east {
-            lat && west <= e && w <= east
-        } else {
-            // Across the antimeridian: [west, 180] and [-180, east].
-            lat && (west <= e || w <= east)
-        }
+        let lat = (south <= n) & (s <= north);
+        let (to_west, to_east) = (west <= e, w <= east);
+        // Across the antimeridian, [west, 180] and [-180, east]: meeting either will do.
+        let across = (west > east) & (to_west | to_east);
+        lat & ((to_west & to_east) | across)
     })
 }
 
@@ -174,7 +176,7 @@ fn area_in(&[west, south, east, north]: &[f64; 4], window: &Window) -> bool {
 fn time_in(&[from, to]: &[i64; 2], window: &Window) -> bool {
     window
         .time
-        .is_none_or(|[start, end]| from <= end && start <= to)
+        .is_none_or(|[start, end]| (from <= end) & (start <= to))
 }
 
 /// An instant in nanoseconds; an instant beyond the representable range, or an open
@@ -205,10 +207,12 @@ pub struct SpaceTimeIndex {
     levels: Vec<Vec<Envelope>>,
     /// The lowest position under each node, level by level as `levels`.
     lowest: Vec<Vec<u32>>,
-    /// For each level, the entries' starts and ends, each sorted within every node's
-    /// run: how many of a node's entries overlap a time range is then two binary
+    /// The ranks of the entries' times.
+    ranks: TimeRanks,
+    /// For each level, the ranks of the entries' starts and ends, each sorted within
+    /// every node's run: how many of a node's entries overlap a time range is then two
     /// searches. Empty when some Item's range ends before it starts, for which that
-    /// count would be wrong.
+    /// count would be wrong, or when the times are too many to rank.
     times: Vec<SortedTimes>,
     /// Positions of the Items whose bbox crosses the antimeridian.
     crossing: Vec<u32>,
@@ -239,6 +243,17 @@ impl Entries {
         first..first.saturating_add(len).min(self.positions.len())
     }
 
+    /// How many entries of `run` are in the window.
+    fn count_in(&self, run: std::ops::Range<usize>, window: &Window) -> usize {
+        let areas = self.areas.get(run.clone()).unwrap_or_default();
+        let times = self.times.get(run).unwrap_or_default();
+        areas
+            .iter()
+            .zip(times)
+            .map(|(area, time)| usize::from(area_in(area, window) & time_in(time, window)))
+            .sum()
+    }
+
     /// The positions of the entries of `run` in the window, or of all of them when the
     /// run is known to be `within` it.
     fn in_window(
@@ -261,51 +276,151 @@ impl Entries {
     }
 }
 
-/// The starts and the ends of a level's entries, each sorted within every node's run. An
-/// Item without time counts as starting and ending after every range.
+/// The ranks of the Items' times: every distinct start and end, sorted, so that a time
+/// is held as its index (`u32`, half the bytes of nanoseconds) and compared to a
+/// window's bounds mapped once per search.
+#[derive(Debug, Default)]
+struct TimeRanks(Vec<i64>);
+
+impl TimeRanks {
+    /// The ranks of the entries' starts and ends; an Item without time starts and ends
+    /// after every range. `None` when there are too many distinct times for `u32`.
+    fn new(entries: &[(Envelope, u32)]) -> Option<TimeRanks> {
+        let mut times: Vec<i64> = entries.iter().flat_map(|(e, _)| sortable_time(e)).collect();
+        times.sort_unstable();
+        times.dedup();
+        // `u32::MAX` is kept for padding, which must never rank below a bound.
+        (times.len() < u32::MAX as usize).then_some(TimeRanks(times))
+    }
+
+    /// The rank of a time the ranks were made from.
+    fn of(&self, time: i64) -> u32 {
+        self.0.partition_point(|t| *t < time) as u32
+    }
+
+    /// The ranks `[started, ended]` of a window `[start, end]`: an entry has started by
+    /// the window's end when its start ranks below `started`, and has ended before the
+    /// window's start when its end ranks below `ended`.
+    fn bounds(&self, [start, end]: [i64; 2]) -> [u32; 2] {
+        [
+            self.0.partition_point(|t| *t <= end) as u32,
+            self.0.partition_point(|t| *t < start) as u32,
+        ]
+    }
+}
+
+/// An entry's `[start, end]` for sorting; an Item without time starts and ends after
+/// every range.
+fn sortable_time(envelope: &Envelope) -> [i64; 2] {
+    if envelope.time == NO_TIME {
+        [i64::MAX; 2]
+    } else {
+        envelope.time
+    }
+}
+
+/// Sixteen ranks, one cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Block([u32; FANOUT]);
+
+impl Block {
+    /// How many of its ranks are below `bound` (padding, `u32::MAX`, never is).
+    fn below(&self, bound: u32) -> usize {
+        self.0.iter().filter(|rank| **rank < bound).count()
+    }
+}
+
+/// Ranks sorted within every node's run of one level, in blocks of [`FANOUT`], with
+/// layers of samples above them: layer `i + 1` holds the last rank of every block of
+/// layer `i`, so that a node of level `k` finds how many of its ranks are below a
+/// bound by reading one block in each of `k + 1` layers, rather than by a binary search
+/// that misses the cache at each of its steps.
+#[derive(Debug, Default)]
+struct SortedRanks {
+    layers: Vec<Vec<Block>>,
+}
+
+impl SortedRanks {
+    /// Sorts `ranks` within runs of `FANOUT^(level + 1)` and builds the layers above.
+    fn new(mut ranks: Vec<u32>, level: usize) -> SortedRanks {
+        let span = FANOUT.saturating_pow(level as u32 + 1);
+        for run in ranks.chunks_mut(span) {
+            run.sort_unstable();
+        }
+        let mut layers = vec![blocks(&ranks)];
+        while layers.len() <= level {
+            let samples: Vec<u32> = layers
+                .last()
+                .map(|layer| layer.iter().map(|block| block.0[FANOUT - 1]).collect())
+                .unwrap_or_default();
+            layers.push(blocks(&samples));
+        }
+        SortedRanks { layers }
+    }
+
+    /// How many ranks of node `node` (whose run holds `len` entries) are below `bound`.
+    /// Each full run fills whole blocks at every layer (runs are `FANOUT^(level + 1)`
+    /// long), so a node's blocks at layer `i` start at `node · FANOUT^(level − i)`.
+    fn below(&self, node: usize, len: usize, bound: u32) -> usize {
+        // How many values of the layer above are below the bound: as many whole blocks
+        // of this layer are.
+        let mut below = 0;
+        for (depth, layer) in self.layers.iter().enumerate().rev() {
+            let per_node = FANOUT.pow((self.layers.len() - 1 - depth) as u32);
+            let first = node * per_node;
+            let present = per_node.min(layer.len().saturating_sub(first));
+            match layer.get(first + below) {
+                Some(block) if below < present => below = below * FANOUT + block.below(bound),
+                // Every block of the node is below, so every rank is.
+                _ => return len,
+            }
+        }
+        below
+    }
+}
+
+/// Values in blocks of [`FANOUT`], the last one padded with `u32::MAX`.
+fn blocks(values: &[u32]) -> Vec<Block> {
+    values
+        .chunks(FANOUT)
+        .map(|chunk| {
+            let mut block = Block([u32::MAX; FANOUT]);
+            block.0[..chunk.len()].copy_from_slice(chunk);
+            block
+        })
+        .collect()
+}
+
+/// The starts and the ends of a level's entries as ranks, each sorted within every
+/// node's run.
 #[derive(Debug, Default)]
 struct SortedTimes {
-    starts: Vec<i64>,
-    ends: Vec<i64>,
+    starts: SortedRanks,
+    ends: SortedRanks,
 }
 
 impl SortedTimes {
-    /// Sorts the entries' starts and ends within runs of `span`.
-    fn new(entries: &[(Envelope, u32)], span: usize) -> SortedTimes {
-        let sorted = |pick: fn(&Envelope) -> i64| {
-            let mut values: Vec<i64> = entries.iter().map(|(e, _)| pick(e)).collect();
-            for run in values.chunks_mut(span) {
-                run.sort_unstable();
-            }
-            values
+    /// Sorts the entries' starts' and ends' ranks within the runs of `level`.
+    fn new(entries: &[(Envelope, u32)], ranks: &TimeRanks, level: usize) -> SortedTimes {
+        let sorted = |pick: usize| {
+            let values = entries
+                .iter()
+                .map(|(e, _)| ranks.of(sortable_time(e)[pick]))
+                .collect();
+            SortedRanks::new(values, level)
         };
         SortedTimes {
-            starts: sorted(|e| {
-                if e.time == NO_TIME {
-                    i64::MAX
-                } else {
-                    e.time[0]
-                }
-            }),
-            ends: sorted(|e| {
-                if e.time == NO_TIME {
-                    i64::MAX
-                } else {
-                    e.time[1]
-                }
-            }),
+            starts: sorted(0),
+            ends: sorted(1),
         }
     }
 
-    /// How many of the entries `run` overlap `[start, end]`: all but those starting
-    /// after it and those ending before it (no entry does both, as none ends before it
-    /// starts).
-    fn overlapping(&self, run: std::ops::Range<usize>, [start, end]: [i64; 2]) -> Option<usize> {
-        let starts = self.starts.get(run.clone())?;
-        let ends = self.ends.get(run)?;
-        let late = starts.len() - starts.partition_point(|s| *s <= end);
-        let early = ends.partition_point(|e| *e < start);
-        Some(starts.len() - late - early)
+    /// How many of the `len` entries of node `node` overlap the window whose rank
+    /// bounds are `[started, ended]`: those started by its end but for those ended
+    /// before its start (none ends before it starts, so each of those has started).
+    fn overlapping(&self, node: usize, len: usize, [started, ended]: [u32; 2]) -> usize {
+        self.starts.below(node, len, started) - self.ends.below(node, len, ended)
     }
 }
 
@@ -356,18 +471,21 @@ impl SpaceTimeIndex {
         let ordered = entries
             .iter()
             .all(|(e, _)| e.time == NO_TIME || e.time[0] <= e.time[1]);
-        let times = if ordered {
-            (0..levels.len())
-                .map(|level| SortedTimes::new(&entries, FANOUT.saturating_pow(level as u32 + 1)))
-                .collect()
-        } else {
-            Vec::new()
+        let (ranks, times) = match TimeRanks::new(&entries) {
+            Some(ranks) if ordered => {
+                let times = (0..levels.len())
+                    .map(|level| SortedTimes::new(&entries, &ranks, level))
+                    .collect();
+                (ranks, times)
+            }
+            _ => (TimeRanks::default(), Vec::new()),
         };
         SpaceTimeIndex {
             by_position,
             entries: columns,
             levels,
             lowest,
+            ranks,
             times,
             crossing,
         }
@@ -383,9 +501,10 @@ impl SpaceTimeIndex {
     /// How many Items are in a window with an area.
     pub fn count(&self, window: &Window) -> usize {
         let mut count = 0;
-        self.walk(window, true, &mut |run| match run {
+        let ranks = window.time.map(|time| self.ranks.bounds(time));
+        self.walk(window, Walk::Count(ranks), &mut |run| match run {
             Run::Whole(positions) => count += positions.len(),
-            Run::Counted(n) => count += n,
+            Run::Counted(n) | Run::Scanned(n) => count += n,
             Run::One(_) => count += 1,
         });
         count
@@ -394,11 +513,11 @@ impl SpaceTimeIndex {
     /// Calls `visit` with the position of every Item in a window with an area, each
     /// once, in no particular order.
     pub fn visit(&self, window: &Window, mut visit: impl FnMut(usize)) {
-        self.walk(window, false, &mut |run| match run {
+        self.walk(window, Walk::Visit, &mut |run| match run {
             Run::Whole(positions) => positions.iter().for_each(|p| visit(*p as usize)),
             Run::One(position) => visit(position),
-            // Only a walk that may count does count.
-            Run::Counted(_) => {}
+            // Only a walk that counts does.
+            Run::Counted(_) | Run::Scanned(_) => {}
         });
     }
 
@@ -481,16 +600,17 @@ impl SpaceTimeIndex {
     }
 
     /// Hands every Item in the window to `found`, as whole runs of entries where a node
-    /// lies wholly inside it, or, when `may_count`, as a count where a node lies wholly
-    /// inside its area. Windows without an area find nothing here.
-    fn walk(&self, window: &Window, may_count: bool, found: &mut impl FnMut(Run<'_>)) {
+    /// lies wholly inside it, and, as `how` says, as counts where a node lies wholly
+    /// inside its area and where a leaf meets its edge. Windows without an area find
+    /// nothing here.
+    fn walk(&self, window: &Window, how: Walk, found: &mut impl FnMut(Run<'_>)) {
         if !window.has_area() {
             return;
         }
         if let Some(top) = self.levels.len().checked_sub(1) {
             let nodes = self.levels[top].len();
             for node in 0..nodes {
-                self.walk_node(top, node, window, may_count, found);
+                self.walk_node(top, node, window, how, found);
             }
         }
         for &position in &self.crossing {
@@ -506,7 +626,7 @@ impl SpaceTimeIndex {
         level: usize,
         node: usize,
         window: &Window,
-        may_count: bool,
+        how: Walk,
         found: &mut impl FnMut(Run<'_>),
     ) {
         let Some(bounds) = self.levels.get(level).and_then(|nodes| nodes.get(node)) else {
@@ -525,21 +645,19 @@ impl SpaceTimeIndex {
             return;
         }
         if area_within
-            && may_count
-            && let Some(time) = window.time
-            && let Some(count) = self
-                .times
-                .get(level)
-                .and_then(|times| times.overlapping(run.clone(), time))
+            && let Walk::Count(Some(ranks)) = how
+            && let Some(times) = self.times.get(level)
         {
-            found(Run::Counted(count));
+            found(Run::Counted(times.overlapping(node, run.len(), ranks)));
+        } else if level == 0 && matches!(how, Walk::Count(_)) {
+            found(Run::Scanned(self.entries.count_in(run, window)));
         } else if level == 0 {
             for position in self.entries.in_window(run, window, false) {
                 found(Run::One(position));
             }
         } else {
             for child in node * FANOUT..(node + 1) * FANOUT {
-                self.walk_node(level - 1, child, window, may_count, found);
+                self.walk_node(level - 1, child, window, how, found);
             }
         }
     }
@@ -591,10 +709,26 @@ fn parents(children: &[Envelope]) -> Vec<Envelope> {
         .collect()
 }
 
-/// What a walk finds: a run of entries all in the window, a number of them, or one Item.
+/// What a walk reports.
+#[derive(Debug, Clone, Copy)]
+enum Walk {
+    /// Every Item in the window, by position.
+    Visit,
+    /// How many: nodes inside the area by the window's time ranks (when it has a time),
+    /// leaves on its edge entry by entry.
+    Count(Option<[u32; 2]>),
+}
+
+/// What a walk finds.
 enum Run<'a> {
+    /// A run of entries all in the window.
     Whole(&'a [u32]),
+    /// How many of a run of entries, all in the area, are in the window: counted by
+    /// sorted times.
     Counted(usize),
+    /// How many of a leaf's entries are in the window: counted entry by entry.
+    Scanned(usize),
+    /// One Item in the window.
     One(usize),
 }
 
@@ -808,10 +942,11 @@ mod tests {
                     "round {round}"
                 );
             }
-            index.walk(&window, true, &mut |run| match run {
+            let ranks = window.time.map(|time| index.ranks.bounds(time));
+            index.walk(&window, Walk::Count(ranks), &mut |run| match run {
                 Run::Whole(_) => whole += 1,
                 Run::Counted(_) => counted += 1,
-                Run::One(_) => {}
+                Run::Scanned(_) | Run::One(_) => {}
             });
         }
         // Windows without an area: by position only.
@@ -823,6 +958,30 @@ mod tests {
             assert_eq!(found, brute_force(items, None, Some(time)));
         }
         (counted, whole)
+    }
+
+    #[test]
+    fn sorted_ranks_count_what_a_scan_counts() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        // Whole nodes, and a last node cut short at every layer.
+        for len in [1, 15, 16, 17, 255, 256, 257, 4_096 + 16 * 17 + 5, 2 * 4_096] {
+            // Few distinct values, so that runs hold ties.
+            let values: Vec<u32> = (0..len).map(|_| rng.below(300) as u32).collect();
+            for level in 0..3 {
+                let sorted = SortedRanks::new(values.clone(), level);
+                let span = FANOUT.pow(level as u32 + 1);
+                for (node, run) in values.chunks(span).enumerate() {
+                    for bound in [0, 1, 150, 299, 300, 301, u32::MAX - 1] {
+                        let expected = run.iter().filter(|v| **v < bound).count();
+                        assert_eq!(
+                            sorted.below(node, run.len(), bound),
+                            expected,
+                            "{len} {level} {node} {bound}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
