@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use super::{Bbox, Interval};
 
 /// Children per node.
-const FANOUT: usize = 16;
+pub const FANOUT: usize = 16;
 
 /// The window of a search: a box not crossing the antimeridian, a time range, or both.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -243,15 +243,17 @@ impl Entries {
         first..first.saturating_add(len).min(self.positions.len())
     }
 
-    /// How many entries of `run` are in the window.
-    fn count_in(&self, run: std::ops::Range<usize>, window: &Window) -> usize {
+    /// How many entries of `run` are in the window, and how many in its area.
+    fn count_in(&self, run: std::ops::Range<usize>, window: &Window) -> (usize, usize) {
         let areas = self.areas.get(run.clone()).unwrap_or_default();
         let times = self.times.get(run).unwrap_or_default();
-        areas
-            .iter()
-            .zip(times)
-            .map(|(area, time)| usize::from(area_in(area, window) & time_in(time, window)))
-            .sum()
+        let (mut matched, mut in_area) = (0, 0);
+        for (area, time) in areas.iter().zip(times) {
+            let area_in = area_in(area, window);
+            in_area += usize::from(area_in);
+            matched += usize::from(area_in & time_in(time, window));
+        }
+        (matched, in_area)
     }
 
     /// The positions of the entries of `run` in the window, or of all of them when the
@@ -498,14 +500,19 @@ impl SpaceTimeIndex {
             .is_some_and(|envelope| envelope.is_in(window))
     }
 
-    /// How many Items are in a window with an area.
-    pub fn count(&self, window: &Window) -> usize {
-        let mut count = 0;
+    /// How many Items are in a window with an area, and how many of those in its area
+    /// the count looked at.
+    pub fn count(&self, window: &Window) -> Count {
+        let mut count = Count::default();
         let ranks = window.time.map(|time| self.ranks.bounds(time));
-        self.walk(window, Walk::Count(ranks), &mut |run| match run {
-            Run::Whole(positions) => count += positions.len(),
-            Run::Counted(n) | Run::Scanned(n) => count += n,
-            Run::One(_) => count += 1,
+        self.walk(window, Walk::Count(ranks), &mut |run| {
+            let (matched, of) = match run {
+                Run::Whole(positions) => (positions.len(), positions.len()),
+                Run::Counted { matched, of } | Run::Scanned { matched, of } => (matched, of),
+                Run::One(_) => (1, 1),
+            };
+            count.matched += matched;
+            count.candidates += of;
         });
         count
     }
@@ -517,7 +524,7 @@ impl SpaceTimeIndex {
             Run::Whole(positions) => positions.iter().for_each(|p| visit(*p as usize)),
             Run::One(position) => visit(position),
             // Only a walk that counts does.
-            Run::Counted(_) | Run::Scanned(_) => {}
+            Run::Counted { .. } | Run::Scanned { .. } => {}
         });
     }
 
@@ -648,9 +655,14 @@ impl SpaceTimeIndex {
             && let Walk::Count(Some(ranks)) = how
             && let Some(times) = self.times.get(level)
         {
-            found(Run::Counted(times.overlapping(node, run.len(), ranks)));
+            let matched = times.overlapping(node, run.len(), ranks);
+            found(Run::Counted {
+                matched,
+                of: run.len(),
+            });
         } else if level == 0 && matches!(how, Walk::Count(_)) {
-            found(Run::Scanned(self.entries.count_in(run, window)));
+            let (matched, of) = self.entries.count_in(run, window);
+            found(Run::Scanned { matched, of });
         } else if level == 0 {
             for position in self.entries.in_window(run, window, false) {
                 found(Run::One(position));
@@ -723,13 +735,25 @@ enum Walk {
 enum Run<'a> {
     /// A run of entries all in the window.
     Whole(&'a [u32]),
-    /// How many of a run of entries, all in the area, are in the window: counted by
+    /// How many of a run of `of` entries, all in the area, are in the window: counted by
     /// sorted times.
-    Counted(usize),
-    /// How many of a leaf's entries are in the window: counted entry by entry.
-    Scanned(usize),
+    Counted { matched: usize, of: usize },
+    /// How many of a leaf's entries are in the window (`matched`) and in its area
+    /// (`of`): counted entry by entry.
+    Scanned { matched: usize, of: usize },
     /// One Item in the window.
     One(usize),
+}
+
+/// How many Items are in a window, and how many in its area the count looked at (all
+/// but those under nodes whose time bounds miss the window): how many a walk for a page
+/// would go through.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Count {
+    /// Items in the window.
+    pub matched: usize,
+    /// Items in its area that the count looked at.
+    pub candidates: usize,
 }
 
 /// Sorts entries along a Hilbert curve over their centres' extent, so that entries near
@@ -921,7 +945,16 @@ mod tests {
             let time = times[(round / 4) % times.len()];
             let window = Window::new(Some(&area), time.as_ref()).unwrap();
             let expected = brute_force(items, Some(&area), time.as_ref());
-            assert_eq!(index.count(&window), expected.len(), "round {round}");
+            let count = index.count(&window);
+            assert_eq!(count.matched, expected.len(), "round {round}");
+            let in_area = brute_force(items, Some(&area), None).len();
+            assert!(
+                (count.matched..=in_area).contains(&count.candidates),
+                "round {round}"
+            );
+            if time.is_none() {
+                assert_eq!(count.candidates, count.matched, "round {round}");
+            }
             let mut visited = Vec::new();
             index.visit(&window, |p| visited.push(p));
             visited.sort_unstable();
@@ -945,8 +978,8 @@ mod tests {
             let ranks = window.time.map(|time| index.ranks.bounds(time));
             index.walk(&window, Walk::Count(ranks), &mut |run| match run {
                 Run::Whole(_) => whole += 1,
-                Run::Counted(_) => counted += 1,
-                Run::Scanned(_) | Run::One(_) => {}
+                Run::Counted { .. } => counted += 1,
+                Run::Scanned { .. } | Run::One(_) => {}
             });
         }
         // Windows without an area: by position only.
@@ -1028,7 +1061,7 @@ mod tests {
         assert!(!open.is_everything());
         // Without an area, the tree finds nothing: such windows are scanned by position.
         let index = SpaceTimeIndex::build([(Some(bbox(&[0.0, 0.0, 1.0, 1.0])), None)]);
-        assert_eq!(index.count(&open), 0);
+        assert_eq!(index.count(&open).matched, 0);
         assert!(!index.contains(0, &open));
         assert!(index.contains(0, &everything));
     }
