@@ -204,11 +204,7 @@ impl Written {
     fn object(&mut self, object: &Map<String, Value>, spans: &mut Vec<Span>, top: bool) {
         self.bytes.push(b'{');
         for (n, (key, value)) in object.iter().enumerate() {
-            if n > 0 {
-                self.bytes.push(b',');
-            }
-            let _ = serde_json::to_writer(&mut self.bytes, key);
-            self.bytes.push(b':');
+            self.key(n, key);
             let value_at = self.bytes.len();
             match value {
                 Value::Object(properties) if top && key == "properties" => {
@@ -226,27 +222,29 @@ impl Written {
         }
     }
 
+    /// Writes the key of an object's `n`th member: the comma before it (but for the
+    /// first), the key, and the colon.
+    fn key(&mut self, n: usize, key: &str) {
+        if n > 0 {
+            self.bytes.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut self.bytes, key);
+        self.bytes.push(b':');
+    }
+
     /// Writes the `assets` object, noting where the JSON string of each local href (one
     /// without `://`) is.
     fn assets(&mut self, assets: &Map<String, Value>) {
         self.bytes.push(b'{');
         for (n, (key, asset)) in assets.iter().enumerate() {
-            if n > 0 {
-                self.bytes.push(b',');
-            }
-            let _ = serde_json::to_writer(&mut self.bytes, key);
-            self.bytes.push(b':');
+            self.key(n, key);
             let Value::Object(fields) = asset else {
                 let _ = serde_json::to_writer(&mut self.bytes, asset);
                 continue;
             };
             self.bytes.push(b'{');
             for (m, (name, value)) in fields.iter().enumerate() {
-                if m > 0 {
-                    self.bytes.push(b',');
-                }
-                let _ = serde_json::to_writer(&mut self.bytes, name);
-                self.bytes.push(b':');
+                self.key(m, name);
                 let start = self.bytes.len();
                 let _ = serde_json::to_writer(&mut self.bytes, value);
                 if name == "href" && value.as_str().is_some_and(|h| !h.contains("://")) {
