@@ -2,14 +2,18 @@
 //!
 //! [`Snapshot::build`] sorts and indexes once per crawl: Items by (collection, id), a
 //! packed R-tree over their bboxes ([`spatial`]) and time ranges ([`temporal`]) that
-//! counts without visiting ([`spacetime`]), and their geometries ([`geometry`]). [`search`] answers item searches page by page, with
+//! counts without visiting ([`spacetime`]; a box alone by inclusion–exclusion over
+//! sorted sides and corner counts, `area_count` and `dominance`), and their geometries
+//! ([`geometry`]). [`search`] answers item searches page by page, with
 //! [`token`]s that survive snapshot swaps: CQL2 [`filter`]s (their spatial and temporal
 //! bounds pushed down), free [`text`], [`sort`] keys. [`queryables`] are derived once per
 //! build; [`collections`] answers collection search; [`json`] keeps each Item as its
 //! serialized JSON.
 
+mod area_count;
 pub mod arena;
 pub mod collections;
+mod dominance;
 pub mod filter;
 pub mod geometry;
 pub mod json;
