@@ -31,6 +31,12 @@ fn thresholds(&[w, s, e, n]: &[f64; 4]) -> [f64; 4] {
     [e, -w, n, -s]
 }
 
+/// Whether a box `[w, s, e, n]` has finite sides, `w ≤ e` and `s ≤ n`: what the
+/// inclusion–exclusion needs of the bboxes and of the box.
+fn well_formed(&[w, s, e, n]: &[f64; 4]) -> bool {
+    [w, s, e, n].iter().all(|v| v.is_finite()) && w <= e && s <= n
+}
+
 /// Bboxes, ready to count those meeting a box.
 #[derive(Debug, Default)]
 pub struct AreaCounts {
@@ -55,9 +61,6 @@ impl AreaCounts {
     /// The counts of `areas` (`[west, south, east, north]`); `None` unless every side is
     /// finite, west ≤ east and south ≤ north, and they are fewer than `u32::MAX`.
     pub fn new(areas: &[[f64; 4]]) -> Option<AreaCounts> {
-        let well_formed = |&[w, s, e, n]: &[f64; 4]| {
-            [w, s, e, n].iter().all(|v| v.is_finite()) && w <= e && s <= n
-        };
         if !areas.iter().all(well_formed) || u32::try_from(areas.len()).is_err() {
             return None;
         }
@@ -96,16 +99,10 @@ impl AreaCounts {
         })
     }
 
-    /// Whether [`count`](Self::count) counts the box `[w, s, e, n]`: its sides finite,
-    /// `w ≤ e` and `s ≤ n`.
-    pub fn counts(&[w, s, e, n]: &[f64; 4]) -> bool {
-        [w, s, e, n].iter().all(|v| v.is_finite()) && w <= e && s <= n
-    }
-
     /// How many of the bboxes meet the box `[w, s, e, n]`, edges included; `None` unless
     /// its sides are finite, `w ≤ e` and `s ≤ n`.
     pub fn count(&self, area: &[f64; 4]) -> Option<usize> {
-        if !AreaCounts::counts(area) {
+        if !well_formed(area) {
             return None;
         }
         let thresholds = thresholds(area);
