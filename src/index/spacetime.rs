@@ -524,7 +524,7 @@ impl SpaceTimeIndex {
     pub fn count(&self, window: &Window) -> Count {
         let [width, height] = self.leaf_size;
         match window.area {
-            // The leaf cells the box spans, each side rounded up.
+            // About how many leaf cells the box spans: its sides in leaves, plus one.
             Some([w, s, e, n])
                 if (1.0 + (e - w) / width) * (1.0 + (n - s) / height) >= LEAF_CELLS_FOR_SIDES =>
             {
