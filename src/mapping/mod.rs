@@ -47,6 +47,7 @@ mod time;
 mod versions;
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -212,32 +213,48 @@ fn map_in_batches<T: Send>(
     let mut merger = Merger::new(&collection_id, &ordered);
     let mut configs = Vec::new();
     let mut errors = Vec::new();
+    // A batch's drafts are merged here, one artifact after another, while the next
+    // batch is mapped on the other threads: merging alone would leave a core idle.
+    let map_batch = |batch: Range<usize>| {
+        let artifacts = ordered[batch.clone()].to_vec();
+        let results = crate::parallel::map(artifacts, |a| map_artifact(a, options));
+        (batch, results)
+    };
+    let mut mapped: Option<MappedBatch> = None;
     let mut start = 0;
-    while start < ordered.len() {
-        let end = batch_end(&ordered, start, batch_weight);
-        let batch = &ordered[start..end];
-        let results = crate::parallel::map(batch.to_vec(), |a| map_artifact(a, options));
-        for (artifact, result) in batch.iter().zip(results) {
-            match result {
-                Ok(Mapped {
-                    drafts,
-                    config_fields,
-                }) => {
-                    configs.extend(config_fields);
-                    merger.add(drafts);
-                }
-                Err(reason) => {
-                    tracing::debug!(digest = %artifact.digest, %reason, "artifact not mapped");
-                    errors.push(MappingError {
-                        repository: repository.to_owned(),
-                        digest: artifact.digest.clone(),
-                        reason,
-                    });
+    loop {
+        let next = (start < ordered.len()).then(|| start..batch_end(&ordered, start, batch_weight));
+        start = next.as_ref().map_or(start, |batch| batch.end);
+        let merge = || {
+            let Some((batch, results)) = mapped.take() else {
+                return;
+            };
+            for (artifact, result) in ordered[batch.clone()].iter().zip(results) {
+                match result {
+                    Ok(Mapped {
+                        drafts,
+                        config_fields,
+                    }) => {
+                        configs.extend(config_fields);
+                        merger.add(drafts);
+                    }
+                    Err(reason) => {
+                        tracing::debug!(digest = %artifact.digest, %reason, "artifact not mapped");
+                        errors.push(MappingError {
+                            repository: repository.to_owned(),
+                            digest: artifact.digest.clone(),
+                            reason,
+                        });
+                    }
                 }
             }
+            merger.settle(batch.end, finish);
+        };
+        let (next_mapped, ()) = crate::parallel::join(|| next.map(map_batch), merge);
+        match next_mapped {
+            Some(next_mapped) => mapped = Some(next_mapped),
+            None => break,
         }
-        merger.settle(end, finish);
-        start = end;
     }
     let (items, extent) = merger.into_items(finish);
     let collection = collection::build(&collection_id, repository, &ordered, &configs, &extent);
@@ -247,6 +264,9 @@ fn map_in_batches<T: Send>(
         errors,
     }
 }
+
+/// A batch of artifacts (their places in mapping order), each mapped or not.
+type MappedBatch = (Range<usize>, Vec<Result<Mapped, String>>);
 
 /// Where the batch of artifacts starting at `start` ends: at least one artifact, then
 /// as many as fit in `weight` (one plus its layers each).
