@@ -210,7 +210,6 @@ fn map_in_batches<T: Send>(
             .then_with(|| a.digest.cmp(&b.digest))
     });
 
-    let mut merger = Merger::new(&collection_id, &ordered);
     let mut configs = Vec::new();
     let mut errors = Vec::new();
     // A batch's drafts are merged here, one artifact after another, while the next
@@ -220,15 +219,16 @@ fn map_in_batches<T: Send>(
         let results = crate::parallel::map(artifacts, |a| map_artifact(a, options));
         (batch, results)
     };
-    let mut mapped: Option<MappedBatch> = None;
-    let mut start = 0;
-    loop {
-        let next = (start < ordered.len()).then(|| start..batch_end(&ordered, start, batch_weight));
-        start = next.as_ref().map_or(start, |batch| batch.end);
+    let next_batch = |start: usize| {
+        (start < ordered.len()).then(|| start..batch_end(&ordered, start, batch_weight))
+    };
+    // The merger learns where each digest last appears while the first batch is mapped.
+    let (mut mapped, mut merger): (Option<MappedBatch>, _) = crate::parallel::join(
+        || next_batch(0).map(map_batch),
+        || Merger::new(&collection_id, &ordered),
+    );
+    while let Some((batch, results)) = mapped.take() {
         let merge = || {
-            let Some((batch, results)) = mapped.take() else {
-                return;
-            };
             for (artifact, result) in ordered[batch.clone()].iter().zip(results) {
                 match result {
                     Ok(Mapped {
@@ -250,11 +250,7 @@ fn map_in_batches<T: Send>(
             }
             merger.settle(batch.end, finish);
         };
-        let (next_mapped, ()) = crate::parallel::join(|| next.map(map_batch), merge);
-        match next_mapped {
-            Some(next_mapped) => mapped = Some(next_mapped),
-            None => break,
-        }
+        (mapped, ()) = crate::parallel::join(|| next_batch(batch.end).map(map_batch), merge);
     }
     let (items, extent) = merger.into_items(finish);
     let collection = collection::build(&collection_id, repository, &ordered, &configs, &extent);
