@@ -30,6 +30,10 @@ pub struct Context<'a> {
     crs: HashMap<String, Rc<Crs>>,
     /// The names its blob refs share.
     pub shared_names: SharedNames<'a>,
+    /// The properties each of its drafts starts with: provenance, and an unknown time.
+    properties: Map<String, Value>,
+    /// Its tags, without referrer fallback tags.
+    tags: BTreeSet<String>,
 }
 
 impl<'a> Context<'a> {
@@ -53,6 +57,14 @@ impl<'a> Context<'a> {
             .iter()
             .map(|l| (l.digest.as_str(), l))
             .collect();
+        let mut properties = provenance::oci_properties(artifact);
+        ItemTime::Unknown.write(&mut properties);
+        let tags = artifact
+            .tags
+            .iter()
+            .filter(|t| !is_referrer_tag(t))
+            .cloned()
+            .collect();
         Context {
             artifact,
             options,
@@ -60,6 +72,8 @@ impl<'a> Context<'a> {
             by_title,
             crs: HashMap::new(),
             shared_names: SharedNames::of(artifact),
+            properties,
+            tags,
         }
     }
 
@@ -95,16 +109,6 @@ impl<'a> Context<'a> {
         let crs = Rc::new(Crs::parse(name).map_err(|e| format!("{field}: {e}"))?);
         self.crs.insert(name.to_owned(), crs.clone());
         Ok(crs)
-    }
-
-    /// The artifact's tags, without referrer fallback tags.
-    pub fn tags(&self) -> BTreeSet<String> {
-        self.artifact
-            .tags
-            .iter()
-            .filter(|t| !is_referrer_tag(t))
-            .cloned()
-            .collect()
     }
 }
 
@@ -145,21 +149,19 @@ impl Draft {
         item.insert("stac_version".to_owned(), json!("1.0.0"));
         item.insert("stac_extensions".to_owned(), json!([]));
         item.insert("geometry".to_owned(), Value::Null);
-        let mut draft = Draft {
+        Draft {
             id,
             key,
             unique: unique.to_owned(),
             item,
-            properties: provenance::oci_properties(ctx.artifact),
+            properties: ctx.properties.clone(),
             assets: Map::new(),
             blobs: BTreeMap::new(),
-            tags: ctx.tags(),
+            tags: ctx.tags.clone(),
             time: ItemTime::Unknown,
             bbox: None,
             key_suffixes: HashMap::new(),
-        };
-        draft.set_time(ItemTime::Unknown);
-        draft
+        }
     }
 
     /// The digest [`Draft::key`] is made from: one of its artifact's layers, or its
