@@ -79,6 +79,7 @@ fn items_shaped(n: usize, assets: bool) -> Vec<MappedItem> {
                 collection: "pastis".into(),
                 id,
                 item,
+                footprint: None,
                 assets: BTreeMap::new(),
                 links: Vec::new(),
             }

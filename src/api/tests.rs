@@ -46,6 +46,7 @@ fn item(collection: &str, n: usize, id: &str) -> MappedItem {
         .as_object()
         .cloned()
         .unwrap(),
+        footprint: None,
         assets: BTreeMap::from([("data".to_string(), blob)]),
         links: Vec::new(),
     }

@@ -10,6 +10,8 @@ use std::ops::Range;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::mapping::Footprint;
+
 /// The serialized Item without its closing `}`, where its local hrefs are, and where
 /// each top-level member and each property is.
 #[derive(Debug)]
@@ -67,10 +69,11 @@ pub enum Piece<'a> {
 }
 
 impl ItemJson {
-    /// Serializes an Item (which should have `collection` and no `links`), noting where
-    /// each local asset href is. When an href needs escapes, the Item is kept unspliced.
-    pub fn new(item: &Map<String, Value>) -> ItemJson {
-        Written::of(item).into_json()
+    /// Serializes an Item (which should have `collection` and no `links`) with its
+    /// footprint, if given, as its `geometry` and `bbox`, noting where each local asset
+    /// href is. When an href needs escapes, the Item is kept unspliced.
+    pub fn new(item: &Map<String, Value>, footprint: Option<&Footprint>) -> ItemJson {
+        Written::of(item, footprint).into_json()
     }
 
     /// The pieces, in order; the caller closes the object. `None` when the Item is not
@@ -185,41 +188,78 @@ struct Written {
 }
 
 impl Written {
-    fn of(item: &Map<String, Value>) -> Written {
+    fn of(item: &Map<String, Value>, footprint: Option<&Footprint>) -> Written {
         let mut written = Written {
             bytes: Vec::with_capacity(2048),
-            members: Vec::with_capacity(item.len()),
+            members: Vec::with_capacity(item.len() + 2),
             properties: Vec::new(),
             hrefs: Vec::new(),
             spliced: true,
         };
-        let mut members = std::mem::take(&mut written.members);
-        written.object(item, &mut members, true);
-        written.members = members;
+        written.item(item, footprint);
         written
     }
 
-    /// Writes `object` without its closing `}`, noting each member in `spans`; with
-    /// `top`, the members of `properties` too.
-    fn object(&mut self, object: &Map<String, Value>, spans: &mut Vec<Span>, top: bool) {
+    /// Writes the Item's members, noting each in `members` (and each property in
+    /// `properties`); a footprint goes in as `geometry` and `bbox` just before
+    /// `properties`.
+    fn item(&mut self, item: &Map<String, Value>, mut footprint: Option<&Footprint>) {
         self.bytes.push(b'{');
-        for (n, (key, value)) in object.iter().enumerate() {
-            self.key(n, key);
+        for (key, value) in item {
+            if key == "properties"
+                && let Some(footprint) = footprint.take()
+            {
+                self.footprint(footprint);
+            }
+            self.key(self.members.len(), key);
             let value_at = self.bytes.len();
             match value {
-                Value::Object(properties) if top && key == "properties" => {
-                    let mut inner = Vec::with_capacity(properties.len());
-                    self.object(properties, &mut inner, false);
-                    self.bytes.push(b'}');
-                    self.properties = inner;
+                Value::Object(properties) if key == "properties" => {
+                    let mut spans = Vec::with_capacity(properties.len());
+                    self.object(properties, &mut spans);
+                    self.properties = spans;
                 }
-                Value::Object(assets) if top && key == "assets" => self.assets(assets),
+                Value::Object(assets) if key == "assets" => self.assets(assets),
                 _ => {
                     let _ = serde_json::to_writer(&mut self.bytes, value);
                 }
             }
+            self.note_member(value_at);
+        }
+        if let Some(footprint) = footprint {
+            self.footprint(footprint);
+        }
+    }
+
+    /// Writes the members `geometry` and `bbox` of a footprint.
+    fn footprint(&mut self, footprint: &Footprint) {
+        self.key(self.members.len(), "geometry");
+        let value_at = self.bytes.len();
+        footprint.geometry.write_json(&mut self.bytes);
+        self.note_member(value_at);
+        self.key(self.members.len(), "bbox");
+        let value_at = self.bytes.len();
+        let _ = serde_json::to_writer(&mut self.bytes, &footprint.bbox);
+        self.note_member(value_at);
+    }
+
+    /// Notes the top-level member whose value was written from `value_at` to the end.
+    /// Past 4 GiB it is noted as empty: [`Written::into_json`] then keeps no member.
+    fn note_member(&mut self, value_at: usize) {
+        let span = span(value_at, self.bytes.len());
+        self.members.push(span.unwrap_or(Span { value: 0, end: 0 }));
+    }
+
+    /// Writes `object` with its closing `}`, noting each member in `spans`.
+    fn object(&mut self, object: &Map<String, Value>, spans: &mut Vec<Span>) {
+        self.bytes.push(b'{');
+        for (n, (key, value)) in object.iter().enumerate() {
+            self.key(n, key);
+            let value_at = self.bytes.len();
+            let _ = serde_json::to_writer(&mut self.bytes, value);
             spans.extend(span(value_at, self.bytes.len()));
         }
+        self.bytes.push(b'}');
     }
 
     /// Writes the key of an object's `n`th member: the comma before it (but for the
@@ -344,7 +384,7 @@ mod tests {
                 "c": {"href": "collections/c/items/i/assets/c/c.npy", "title": "ü"},
             }
         }));
-        let json = ItemJson::new(&item);
+        let json = ItemJson::new(&item, None);
         let hrefs: Vec<&[u8]> = json
             .pieces()
             .unwrap()
@@ -386,7 +426,7 @@ mod tests {
                 "b": {"href": "https://elsewhere.example/b.tif"},
             }
         }));
-        let json = ItemJson::new(&item);
+        let json = ItemJson::new(&item, None);
         assert_eq!(json.to_map(), item);
         assert_eq!(json.member("geometry"), Some(item["geometry"].clone()));
         assert_eq!(json.member("assets"), Some(item["assets"].clone()));
@@ -413,7 +453,7 @@ mod tests {
         let item = object(json!({
             "id": "i", "properties": {"a\"b": [1, {"c": null}], "ü\\": true}
         }));
-        let json = ItemJson::new(&item);
+        let json = ItemJson::new(&item, None);
         assert_eq!(json.property("a\"b"), Some(json!([1, {"c": null}])));
         assert_eq!(json.property("ü\\"), Some(json!(true)));
         let names: Vec<String> = json.property_texts().map(|(n, _)| n.into_owned()).collect();
@@ -433,7 +473,7 @@ mod tests {
             "properties": {"echo": href, "n": 2},
             "last": [1, 2],
         }));
-        let json = ItemJson::new(&item);
+        let json = ItemJson::new(&item, None);
         assert!(json.pieces().is_some());
         assert_eq!(json.to_map(), item);
         assert_eq!(json.member("assets"), Some(item["assets"].clone()));
@@ -454,7 +494,7 @@ mod tests {
         let item = object(json!({
             "id": "i", "assets": {"a": {"href": "odd\"name.tif"}}
         }));
-        let json = ItemJson::new(&item);
+        let json = ItemJson::new(&item, None);
         assert!(json.pieces().is_none());
         assert_eq!(json.to_map(), item);
     }

@@ -74,22 +74,32 @@ impl IndexedItem {
             collection,
             id,
             mut item,
+            footprint,
             assets,
             links,
         } = mapped;
         item.remove("links");
         item.entry("collection")
             .or_insert_with(|| Value::String(collection.to_string()));
-        let geometry = item
-            .get("geometry")
-            .filter(|g| !g.is_null())
-            .and_then(|g| geometry::from_geojson(g).ok());
-        let bbox = item
-            .get("bbox")
-            .and_then(Value::as_array)
-            .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
-            .and_then(|values| Bbox::from_values(&values).ok())
-            .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
+        let (bbox, geometry) = match &footprint {
+            Some(footprint) => (
+                Bbox::from_values(&footprint.bbox).ok(),
+                Some(footprint.geometry.to_geo()),
+            ),
+            None => {
+                let geometry = item
+                    .get("geometry")
+                    .filter(|g| !g.is_null())
+                    .and_then(|g| geometry::from_geojson(g).ok());
+                let bbox = item
+                    .get("bbox")
+                    .and_then(Value::as_array)
+                    .and_then(|values| values.iter().map(Value::as_f64).collect::<Option<Vec<_>>>())
+                    .and_then(|values| Bbox::from_values(&values).ok())
+                    .or_else(|| geometry.as_ref().and_then(Bbox::of_geometry));
+                (bbox, geometry)
+            }
+        };
         let geometry = geometry
             .filter(|g| !bbox.is_some_and(|b| geometry::is_rectangle_of(g, &b)))
             .map(Box::new);
@@ -97,7 +107,7 @@ impl IndexedItem {
             .get("properties")
             .and_then(Value::as_object)
             .and_then(Interval::of_item);
-        let json = json::ItemJson::new(&item);
+        let json = json::ItemJson::new(&item, footprint.as_ref());
         // What is kept is copied rather than moved: its allocations then sit with the
         // Item's other long-lived ones, not among the mapping's short-lived ones, whose
         // pages can then be given back.
@@ -291,6 +301,7 @@ mod tests {
             collection: collection.into(),
             id: id.into(),
             item: body.as_object().cloned().unwrap_or_default(),
+            footprint: None,
             assets: BTreeMap::new(),
             links: Vec::new(),
         }
@@ -367,5 +378,67 @@ mod tests {
         let rectangle = snapshot.item("c", "rectangle").unwrap();
         assert_eq!(rectangle.bbox.unwrap().north, 3.0);
         assert!(rectangle.geometry.is_none(), "its bbox says as much");
+    }
+
+    #[test]
+    fn a_footprint_is_indexed_and_written_as_its_geojson_would_be() {
+        use crate::mapping::{Footprint, Geometry};
+        let triangle = vec![[0.0, 0.0], [2.5, 0.0], [0.0, 1.0], [0.0, 0.0]];
+        let rectangle = vec![[0.0, 1.0], [2.0, 1.0], [2.0, 3.0], [0.0, 3.0], [0.0, 1.0]];
+        for (geometry, bbox) in [
+            (
+                Geometry::Rings("Polygon", vec![triangle]),
+                [0.0, 0.0, 2.5, 1.0],
+            ),
+            (
+                Geometry::MultiPolygon(vec![vec![rectangle]]),
+                [0.0, 1.0, 2.0, 3.0],
+            ),
+            (Geometry::Point([-1.5, 2.0]), [-1.5, 2.0, -1.5, 2.0]),
+        ] {
+            let body = json!({"type": "Feature", "id": "i", "collection": "c",
+                "properties": {"datetime": "2020-01-01T00:00:00Z"}, "assets": {}});
+            let mut typed = item("c", "i", body.clone());
+            typed.footprint = Some(Footprint {
+                geometry: geometry.clone(),
+                bbox,
+            });
+            let mut out = Vec::new();
+            geometry.write_json(&mut out);
+            let mut as_json = body.as_object().cloned().unwrap();
+            as_json.shift_remove("properties");
+            as_json.shift_remove("assets");
+            as_json.insert("geometry".into(), serde_json::from_slice(&out).unwrap());
+            as_json.insert("bbox".into(), json!(bbox));
+            as_json.insert("properties".into(), body["properties"].clone());
+            as_json.insert("assets".into(), json!({}));
+            let (typed, as_json) = (
+                IndexedItem::new(typed),
+                IndexedItem::new(item("c", "i", Value::Object(as_json))),
+            );
+            assert_eq!(typed.bbox, as_json.bbox);
+            assert_eq!(typed.geometry, as_json.geometry);
+            assert_eq!(typed.time, as_json.time);
+            // The same bytes, members in the same order, each found where it is.
+            let text = |item: &IndexedItem| {
+                let pieces = item.json().pieces().unwrap();
+                let mut text = Vec::new();
+                for piece in pieces {
+                    if let json::Piece::Bytes(bytes) = piece {
+                        text.extend_from_slice(bytes);
+                    }
+                }
+                text
+            };
+            assert_eq!(text(&typed), text(&as_json));
+            for name in ["geometry", "bbox", "properties", "assets", "id"] {
+                assert_eq!(typed.member(name), as_json.member(name), "{name}");
+                assert!(typed.member(name).is_some(), "{name}");
+            }
+            assert_eq!(
+                typed.property("datetime"),
+                Some(json!("2020-01-01T00:00:00Z"))
+            );
+        }
     }
 }

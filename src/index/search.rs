@@ -445,6 +445,7 @@ mod tests {
             collection: collection.into(),
             id: id.into(),
             item: body.as_object().cloned().unwrap(),
+            footprint: None,
             assets: BTreeMap::new(),
             links: Vec::new(),
         }

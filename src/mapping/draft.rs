@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::crs::Crs;
 use super::field::Field;
-use super::geometry::Geometry;
+use super::geometry::{Footprint, Geometry};
 use super::ids::{digest_hex, is_referrer_tag, sanitize};
 use super::provenance::{self, FILE_EXTENSION, SharedNames, TITLE};
 use super::time::ItemTime;
@@ -122,7 +122,8 @@ pub struct Draft {
     pub key: String,
     /// Digest whose hex disambiguates the id on a collision.
     pub unique: String,
-    /// The Item's top-level JSON except `id`, `properties`, `assets`, `links`, `collection`.
+    /// The Item's top-level JSON except `id`, `geometry`, `bbox`, `properties`, `assets`,
+    /// `links`, `collection`.
     pub item: Map<String, Value>,
     /// The Item's properties.
     pub properties: Map<String, Value>,
@@ -134,8 +135,8 @@ pub struct Draft {
     pub tags: BTreeSet<String>,
     /// Its time, for the Collection's extent.
     pub time: ItemTime,
-    /// Its lon/lat bbox, for the Collection's extent.
-    pub bbox: Option<[f64; 4]>,
+    /// Its lon/lat footprint; `None` for a null geometry.
+    pub footprint: Option<Footprint>,
     /// Next numeric suffix to try per asset key base, so naming n clashing assets is O(n).
     key_suffixes: HashMap<String, usize>,
 }
@@ -148,7 +149,6 @@ impl Draft {
         item.insert("type".to_owned(), json!("Feature"));
         item.insert("stac_version".to_owned(), json!("1.0.0"));
         item.insert("stac_extensions".to_owned(), json!([]));
-        item.insert("geometry".to_owned(), Value::Null);
         Draft {
             id,
             key,
@@ -159,7 +159,7 @@ impl Draft {
             blobs: BTreeMap::new(),
             tags: ctx.tags.clone(),
             time: ItemTime::Unknown,
-            bbox: None,
+            footprint: None,
             key_suffixes: HashMap::new(),
         }
     }
@@ -178,24 +178,17 @@ impl Draft {
         self.time = time;
     }
 
-    /// Sets `geometry` and `bbox` from a lon/lat footprint (or clears both).
+    /// Sets `geometry` and `bbox` from a lon/lat geometry (or clears both).
     pub fn set_footprint(&mut self, geometry: Option<Geometry>) {
-        match geometry {
-            Some(mut geometry) => {
-                let bbox = geometry.bbox();
-                self.item.insert("geometry".to_owned(), geometry.to_json());
-                self.item.insert(
-                    "bbox".to_owned(),
-                    Value::Array(bbox.map(Value::from).to_vec()),
-                );
-                self.bbox = Some(bbox);
-            }
-            None => {
-                self.item.insert("geometry".to_owned(), Value::Null);
-                self.item.remove("bbox");
-                self.bbox = None;
-            }
-        }
+        self.footprint = geometry.map(|mut geometry| Footprint {
+            bbox: geometry.bbox(),
+            geometry,
+        });
+    }
+
+    /// Its lon/lat bbox; `None` for a null geometry.
+    pub fn bbox(&self) -> Option<[f64; 4]> {
+        self.footprint.as_ref().map(|footprint| footprint.bbox)
     }
 
     /// Adds a layer as an asset under `key` (made URL-safe and unique in the Item), its
@@ -275,7 +268,8 @@ impl Draft {
         key
     }
 
-    /// The final Item: id, collection, `oci:tags`, asset hrefs and `stac_extensions`.
+    /// The final Item: id, collection, footprint, `oci:tags`, asset hrefs and
+    /// `stac_extensions`.
     pub fn finish(mut self, collection: &Arc<str>, id: String) -> MappedItem {
         let tags: Vec<&String> = self.tags.iter().collect();
         self.properties.insert("oci:tags".to_owned(), json!(tags));
@@ -302,12 +296,16 @@ impl Draft {
         item.insert("stac_extensions".to_owned(), Value::Array(extensions));
         item.insert("id".to_owned(), json!(id));
         item.insert("collection".to_owned(), json!(&**collection));
+        if self.footprint.is_none() {
+            item.insert("geometry".to_owned(), Value::Null);
+        }
         item.insert("properties".to_owned(), Value::Object(self.properties));
         item.insert("assets".to_owned(), Value::Object(self.assets));
         MappedItem {
             collection: collection.clone(),
             id,
             item,
+            footprint: self.footprint,
             assets: self.blobs,
             links: Vec::new(),
         }

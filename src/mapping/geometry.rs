@@ -126,36 +126,89 @@ impl Geometry {
         bbox
     }
 
-    /// The GeoJSON object. Its arrays are built as they are, not through `serde`'s
-    /// serializer: a footprint is written for every Item.
-    pub fn to_json(&self) -> Value {
-        let (kind, coordinates) = match self {
-            Geometry::Point(p) => ("Point", position_json(p)),
-            Geometry::Line(kind, ps) => (*kind, line_json(ps)),
-            Geometry::Rings(kind, rings) => (*kind, rings_json(rings)),
-            Geometry::MultiPolygon(polygons) => (
-                "MultiPolygon",
-                Value::Array(polygons.iter().map(|rings| rings_json(rings)).collect()),
-            ),
+    /// Writes the GeoJSON object as compact JSON, its numbers as `serde_json` writes them
+    /// (one that is not finite as `null`): a footprint is written for every Item.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let kind = match self {
+            Geometry::Point(_) => "Point",
+            Geometry::Line(kind, _) | Geometry::Rings(kind, _) => kind,
+            Geometry::MultiPolygon(_) => "MultiPolygon",
         };
-        let mut object = Map::with_capacity(2);
-        object.insert("type".to_owned(), Value::from(kind));
-        object.insert("coordinates".to_owned(), coordinates);
-        Value::Object(object)
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(kind.as_bytes());
+        out.extend_from_slice(b"\",\"coordinates\":");
+        match self {
+            Geometry::Point(p) => write_position(out, p),
+            Geometry::Line(_, ps) => write_array(out, ps, write_position),
+            Geometry::Rings(_, rings) => write_rings(out, rings),
+            Geometry::MultiPolygon(polygons) => {
+                write_array(out, polygons, |out, rings| write_rings(out, rings));
+            }
+        }
+        out.push(b'}');
+    }
+
+    /// The same geometry as a `geo` type.
+    pub fn to_geo(&self) -> geo::Geometry<f64> {
+        let line = |ps: &[Position]| geo::LineString::from(ps.to_vec());
+        let polygon = |rings: &[Vec<Position>]| {
+            let mut rings = rings.iter().map(|ring| line(ring));
+            let exterior = rings
+                .next()
+                .unwrap_or_else(|| geo::LineString::new(Vec::new()));
+            geo::Polygon::new(exterior, rings.collect())
+        };
+        match self {
+            Geometry::Point(p) => geo::Point::from(*p).into(),
+            Geometry::Line("MultiPoint", ps) => {
+                geo::MultiPoint::from(ps.iter().map(|p| geo::Point::from(*p)).collect::<Vec<_>>())
+                    .into()
+            }
+            Geometry::Line(_, ps) => line(ps).into(),
+            Geometry::Rings("Polygon", rings) => polygon(rings).into(),
+            Geometry::Rings(_, lines) => {
+                geo::MultiLineString::new(lines.iter().map(|ps| line(ps)).collect()).into()
+            }
+            Geometry::MultiPolygon(polygons) => {
+                geo::MultiPolygon::new(polygons.iter().map(|rings| polygon(rings)).collect()).into()
+            }
+        }
     }
 }
 
-/// `[x, y]`; a coordinate that is not finite is `null`, as `serde_json` writes it.
-fn position_json(&[x, y]: &Position) -> Value {
-    Value::Array(vec![Value::from(x), Value::from(y)])
+/// An Item's lon/lat footprint as mapped: written as its `geometry` and `bbox`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Footprint {
+    /// The geometry, in lon/lat.
+    pub geometry: Geometry,
+    /// `[minx, miny, maxx, maxy]` over its vertices.
+    pub bbox: [f64; 4],
 }
 
-fn line_json(positions: &[Position]) -> Value {
-    Value::Array(positions.iter().map(position_json).collect())
+fn write_position(out: &mut Vec<u8>, &[x, y]: &Position) {
+    out.push(b'[');
+    let _ = serde_json::to_writer(&mut *out, &x);
+    out.push(b',');
+    let _ = serde_json::to_writer(&mut *out, &y);
+    out.push(b']');
 }
 
-fn rings_json(rings: &[Vec<Position>]) -> Value {
-    Value::Array(rings.iter().map(|ring| line_json(ring)).collect())
+fn write_rings(out: &mut Vec<u8>, rings: &[Vec<Position>]) {
+    write_array(out, rings, |out, ring| {
+        write_array(out, ring, write_position)
+    });
+}
+
+/// Writes `[a,b,…]`, each element by `write`.
+fn write_array<T>(out: &mut Vec<u8>, elements: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (n, element) in elements.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        write(out, element);
+    }
+    out.push(b']');
 }
 
 /// Reads a bbox array: `[minx, miny, maxx, maxy]` or the 3-D `[minx, miny, minz, maxx, maxy, maxz]`.
@@ -261,6 +314,13 @@ mod tests {
 
     use super::*;
 
+    /// The geometry's GeoJSON, written and read back.
+    fn json(geometry: &Geometry) -> Value {
+        let mut out = Vec::new();
+        geometry.write_json(&mut out);
+        serde_json::from_slice(&out).unwrap()
+    }
+
     #[test]
     fn writes_each_kind_as_geojson() {
         let ring = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
@@ -274,6 +334,14 @@ mod tests {
                 json!({"type": "LineString", "coordinates": [[0.0, 1.0], [2.0, 3.0]]}),
             ),
             (
+                Geometry::Line("MultiPoint", vec![[0.0, 1.0], [2.0, 3.0]]),
+                json!({"type": "MultiPoint", "coordinates": [[0.0, 1.0], [2.0, 3.0]]}),
+            ),
+            (
+                Geometry::Rings("MultiLineString", vec![ring.clone(), ring.clone()]),
+                json!({"type": "MultiLineString", "coordinates": [ring, ring]}),
+            ),
+            (
                 Geometry::Rings("Polygon", vec![ring.clone()]),
                 json!({"type": "Polygon", "coordinates": [ring]}),
             ),
@@ -283,10 +351,19 @@ mod tests {
             ),
         ];
         for (geometry, expected) in cases {
-            let written = geometry.to_json();
+            let written = json(&geometry);
             assert_eq!(written, expected);
             // Members in GeoJSON's usual order.
             assert_eq!(written.as_object().unwrap().keys().next().unwrap(), "type");
+            // As serde_json writes the same object.
+            let mut out = Vec::new();
+            geometry.write_json(&mut out);
+            assert_eq!(out, serde_json::to_vec(&expected).unwrap());
+            // The index reads the same shape from the GeoJSON (which has no `null` position).
+            match crate::index::geometry::from_geojson(&expected) {
+                Ok(read) => assert_eq!(geometry.to_geo(), read),
+                Err(_) => assert!(matches!(geometry, Geometry::Point([_, y]) if y.is_nan())),
+            }
         }
     }
 
@@ -295,12 +372,9 @@ mod tests {
         let value = json!({"type": "MultiPolygon", "coordinates": [[[[0, 0], [2, 0], [2, 1], [0, 1], [0, 0]]]]});
         let mut geometry = Geometry::from_json(&value, Field::Root("g")).unwrap();
         assert_eq!(geometry.bbox(), [0.0, 0.0, 2.0, 1.0]);
-        let round_trip = Geometry::from_json(&geometry.to_json(), Field::Root("g")).unwrap();
+        let round_trip = Geometry::from_json(&json(&geometry), Field::Root("g")).unwrap();
         assert_eq!(round_trip, geometry);
-        assert_eq!(
-            geometry.to_json()["coordinates"][0][0][2],
-            json!([2.0, 1.0])
-        );
+        assert_eq!(json(&geometry)["coordinates"][0][0][2], json!([2.0, 1.0]));
         assert!(
             Geometry::from_json(
                 &json!({"type": "Polygon", "coordinates": [[[0, 0]]]}),

@@ -33,7 +33,7 @@ enum Settled<T> {
     /// Handed on.
     Done(T),
     /// Waiting for the version links.
-    Versioned(MappedItem),
+    Versioned(Box<MappedItem>),
 }
 
 /// The drafts of one repository's artifacts, added artifact by artifact in mapping order.
@@ -90,7 +90,7 @@ impl<'a, T: Send> Merger<'a, T> {
                 pending.draft.tags.extend(draft.tags);
                 continue;
             }
-            self.extent.add(draft.bbox, draft.time.interval());
+            self.extent.add(draft.bbox(), draft.time.interval());
             let id = unique_id(&draft, &mut self.used);
             let last = draft
                 .key_digest()
@@ -155,7 +155,7 @@ impl<'a, T: Send> Merger<'a, T> {
         let settled = crate::parallel::map(drafts, |(pending, versioned)| {
             let item = pending.draft.finish(collection, pending.id);
             let settled = if versioned {
-                Settled::Versioned(item)
+                Settled::Versioned(Box::new(item))
             } else {
                 Settled::Done(finish(item))
             };
@@ -165,7 +165,7 @@ impl<'a, T: Send> Merger<'a, T> {
             match settled {
                 Settled::Done(item) => self.items[position] = Some(item),
                 Settled::Versioned(item) => {
-                    self.versioned.insert(position, item);
+                    self.versioned.insert(position, *item);
                 }
             }
         }

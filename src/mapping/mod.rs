@@ -54,6 +54,7 @@ use serde_json::{Map, Value};
 
 pub use self::digest::BlobDigest;
 use self::draft::{Context, Draft};
+pub use self::geometry::{Footprint, Geometry};
 use self::merge::Merger;
 
 /// Options for mapping one repository, from its source's settings.
@@ -114,9 +115,13 @@ pub struct MappedItem {
     pub collection: Arc<str>,
     /// Item id, unique in its collection, URL-safe, stable across recrawls.
     pub id: String,
-    /// The STAC Item JSON without `links`; each asset's `href` is the relative path
+    /// The STAC Item JSON without `links`, and without `geometry` and `bbox` when it has a
+    /// `footprint`; each asset's `href` is the relative path
     /// `collections/{collection}/items/{id}/assets/{key}/{file_name}`.
     pub item: serde_json::Map<String, serde_json::Value>,
+    /// Its `geometry` and `bbox` as the mapping read them, kept typed rather than as JSON:
+    /// the index writes them and searches by them without reading them back.
+    pub footprint: Option<Footprint>,
     /// Blob behind each asset key.
     pub assets: BTreeMap<String, BlobRef>,
     /// Links to other Items of the same collection (versions).
