@@ -238,8 +238,10 @@ impl Refresher {
     /// Builds and swaps in a snapshot of every source's last good mapping.
     async fn publish(&self) {
         let (collections, items) = self.catalog();
-        let snapshot =
-            tokio::task::spawn_blocking(move || Snapshot::build(collections, items)).await;
+        let snapshot = tokio::task::spawn_blocking(move || {
+            crate::parallel::on_own_pool(|| Snapshot::build(collections, items))
+        })
+        .await;
         match snapshot {
             Ok(snapshot) => self.snapshot.store(Arc::new(snapshot)),
             Err(error) => warn!(%error, "building the snapshot failed; keeping the last one"),
@@ -278,20 +280,22 @@ async fn map(
         max_member_assets: settings.max_member_assets,
     };
     tokio::task::spawn_blocking(move || {
-        crawled
-            .iter()
-            .map(|(repo, artifacts)| {
-                let mapped = mapping::map_repository_into(repo, artifacts, &options, |item| {
-                    Arc::new(IndexedItem::new(item))
-                });
-                let indexed = IndexedRepository {
-                    collection: mapped.collection,
-                    items: mapped.items,
-                    errors: mapped.errors,
-                };
-                (repo.clone(), indexed)
-            })
-            .collect()
+        crate::parallel::on_own_pool(|| {
+            crawled
+                .iter()
+                .map(|(repo, artifacts)| {
+                    let mapped = mapping::map_repository_into(repo, artifacts, &options, |item| {
+                        Arc::new(IndexedItem::new(item))
+                    });
+                    let indexed = IndexedRepository {
+                        collection: mapped.collection,
+                        items: mapped.items,
+                        errors: mapped.errors,
+                    };
+                    (repo.clone(), indexed)
+                })
+                .collect()
+        })
     })
     .await
     .unwrap_or_default()

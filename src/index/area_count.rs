@@ -9,6 +9,8 @@
 //! beyond a corner ([`Corners`]). West and south are counted on negated sides, so that
 //! every way is "above".
 
+use rayon::prelude::*;
+
 use super::dominance::Corners;
 
 // The four ways a bbox lies off a box, as indices of [`sides`] and [`thresholds`].
@@ -65,33 +67,39 @@ impl AreaCounts {
             return None;
         }
         // For each way: the bboxes in ascending order of its side, and the rank of each.
-        let by_side = crate::parallel::map(vec![EAST_OF, WEST_OF, NORTH_OF, SOUTH_OF], |way| {
-            let mut values: Vec<(f64, u32)> = areas
-                .iter()
-                .zip(0..)
-                .map(|(area, at)| (sides(area)[way], at))
-                .collect();
-            values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-            let mut ranks = vec![0; values.len()];
-            for (rank, (_, at)) in (0..).zip(&values) {
-                if let Some(slot) = ranks.get_mut(*at as usize) {
-                    *slot = rank;
-                }
-            }
-            let sorted: Vec<f64> = values.iter().map(|(value, _)| *value).collect();
-            let order: Vec<u32> = values.into_iter().map(|(_, at)| at).collect();
-            (sorted, order, ranks)
-        });
-        let ways: [_; 4] = by_side.try_into().ok()?;
-        let corners = crate::parallel::map(PAIRS.to_vec(), |(x, y)| {
-            let (order, ranks) = (&ways[x].1, &ways[y].2);
-            Corners::new(
-                order
+        let by_side: Vec<_> = [EAST_OF, WEST_OF, NORTH_OF, SOUTH_OF]
+            .into_par_iter()
+            .map(|way| {
+                let mut values: Vec<(f64, u32)> = areas
                     .iter()
-                    .map(|at| ranks.get(*at as usize).copied().unwrap_or_default())
-                    .collect(),
-            )
-        });
+                    .zip(0..)
+                    .map(|(area, at)| (sides(area)[way], at))
+                    .collect();
+                values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+                let mut ranks = vec![0; values.len()];
+                for (rank, (_, at)) in (0..).zip(&values) {
+                    if let Some(slot) = ranks.get_mut(*at as usize) {
+                        *slot = rank;
+                    }
+                }
+                let sorted: Vec<f64> = values.iter().map(|(value, _)| *value).collect();
+                let order: Vec<u32> = values.into_iter().map(|(_, at)| at).collect();
+                (sorted, order, ranks)
+            })
+            .collect();
+        let ways: [_; 4] = by_side.try_into().ok()?;
+        let corners: Vec<_> = PAIRS
+            .into_par_iter()
+            .map(|(x, y)| {
+                let (order, ranks) = (&ways[x].1, &ways[y].2);
+                Corners::new(
+                    order
+                        .iter()
+                        .map(|at| ranks.get(*at as usize).copied().unwrap_or_default())
+                        .collect(),
+                )
+            })
+            .collect();
         Some(AreaCounts {
             len: areas.len(),
             sorted: ways.map(|(sorted, _, _)| sorted),

@@ -36,6 +36,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::mapping::{BlobRef, ItemLink, MappedCollection, MappedItem};
@@ -201,10 +202,10 @@ impl Snapshot {
     ) -> Snapshot {
         collections.sort_by(|a, b| a.id.cmp(&b.id));
         collections.dedup_by(|later, first| later.id == first.id);
-        let items: Vec<Arc<IndexedItem>> = items.into_iter().map(Into::into).collect();
-        let mut items = crate::parallel::sort_by(items, |a, b| a.key().cmp(&b.key()));
+        let mut items: Vec<Arc<IndexedItem>> = items.into_iter().map(Into::into).collect();
+        items.par_sort_by(|a, b| a.key().cmp(&b.key()));
         items.dedup_by(|later, first| later.key() == first.key());
-        let (queryables, space_time) = crate::parallel::join(
+        let (queryables, space_time) = rayon::join(
             || Queryables::build(&collections, &items),
             || SpaceTimeIndex::build(items.iter().map(|item| (item.bbox, item.time))),
         );

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 use super::MappedItem;
@@ -133,9 +134,10 @@ impl<'a, T: Send> Merger<'a, T> {
         self.hand_on(drafts, finish);
         let mut versioned = std::mem::take(&mut self.versioned);
         std::mem::take(&mut self.versions).apply(&mut versioned);
-        let done = crate::parallel::map(versioned.into_iter().collect(), |(position, item)| {
-            (position, finish(item))
-        });
+        let done = versioned
+            .into_par_iter()
+            .map(|(position, item)| (position, finish(item)))
+            .collect::<Vec<_>>();
         for (position, item) in done {
             self.items[position] = Some(item);
         }
@@ -152,15 +154,18 @@ impl<'a, T: Send> Merger<'a, T> {
             })
             .collect();
         let collection = &self.collection;
-        let settled = crate::parallel::map(drafts, |(pending, versioned)| {
-            let item = pending.draft.finish(collection, pending.id);
-            let settled = if versioned {
-                Settled::Versioned(Box::new(item))
-            } else {
-                Settled::Done(finish(item))
-            };
-            (pending.position, settled)
-        });
+        let settled: Vec<_> = drafts
+            .into_par_iter()
+            .map(|(pending, versioned)| {
+                let item = pending.draft.finish(collection, pending.id);
+                let settled = if versioned {
+                    Settled::Versioned(Box::new(item))
+                } else {
+                    Settled::Done(finish(item))
+                };
+                (pending.position, settled)
+            })
+            .collect();
         for (position, settled) in settled {
             match settled {
                 Settled::Done(item) => self.items[position] = Some(item),

@@ -50,6 +50,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 pub use self::digest::BlobDigest;
@@ -220,15 +221,17 @@ fn map_in_batches<T: Send>(
     // A batch's drafts are merged here, one artifact after another, while the next
     // batch is mapped on the other threads: merging alone would leave a core idle.
     let map_batch = |batch: Range<usize>| {
-        let artifacts = ordered[batch.clone()].to_vec();
-        let results = crate::parallel::map(artifacts, |a| map_artifact(a, options));
+        let results = ordered[batch.clone()]
+            .par_iter()
+            .map(|a| map_artifact(a, options))
+            .collect();
         (batch, results)
     };
     let next_batch = |start: usize| {
         (start < ordered.len()).then(|| start..batch_end(&ordered, start, batch_weight))
     };
     // The merger learns where each digest last appears while the first batch is mapped.
-    let (mut mapped, mut merger): (Option<MappedBatch>, _) = crate::parallel::join(
+    let (mut mapped, mut merger): (Option<MappedBatch>, _) = rayon::join(
         || next_batch(0).map(map_batch),
         || Merger::new(&collection_id, &ordered),
     );
@@ -255,7 +258,7 @@ fn map_in_batches<T: Send>(
             }
             merger.settle(batch.end, finish);
         };
-        (mapped, ()) = crate::parallel::join(|| next_batch(batch.end).map(map_batch), merge);
+        (mapped, ()) = rayon::join(|| next_batch(batch.end).map(map_batch), merge);
     }
     let (items, extent) = merger.into_items(finish);
     let collection = collection::build(&collection_id, repository, &ordered, &configs, &extent);
