@@ -47,7 +47,8 @@ impl Base {
     }
 
     /// The URL of `path` with the request's `query`; with `value`, the parameter `key`
-    /// is set to it, replacing any the query had.
+    /// is set to it, replacing any the query had. The query's other parameters are kept
+    /// as the client spelled them, each byte a URL may not hold in a query escaped.
     pub fn paged_href(
         &self,
         path: &str,
@@ -55,19 +56,28 @@ impl Base {
         key: &str,
         value: Option<&str>,
     ) -> String {
-        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for (name, old) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if name != key || value.is_none() {
-                pairs.append_pair(&name, &old);
+        let query = query.unwrap_or("");
+        let replacement = value.map_or(0, |v| key.len() + 3 * v.len() + 2);
+        let mut href =
+            String::with_capacity(self.0.len() + path.len() + query.len() + 1 + replacement);
+        href.push_str(&self.0);
+        href.push_str(path);
+        let mut separator = '?';
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            if value.is_some() && names(pair, key) {
+                continue;
             }
+            href.push(separator);
+            separator = '&';
+            push_query_text(&mut href, pair);
         }
         if let Some(value) = value {
-            pairs.append_pair(key, value);
+            href.push(separator);
+            href.extend(url::form_urlencoded::byte_serialize(key.as_bytes()));
+            href.push('=');
+            href.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
         }
-        match pairs.finish() {
-            query if query.is_empty() => self.href(path),
-            query => format!("{}?{query}", self.href(path)),
-        }
+        href
     }
 
     /// A link object to `path` under the base.
@@ -95,6 +105,44 @@ fn is_host(host: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
+/// Whether the `name=value` pair of a query names `key`, once decoded.
+fn names(pair: &str, key: &str) -> bool {
+    let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+    if name.contains(['%', '+']) {
+        url::form_urlencoded::parse(name.as_bytes()).any(|(name, _)| name == key)
+    } else {
+        name == key
+    }
+}
+
+/// Appends a part of a query as it was sent, escaping each byte that RFC 3986 does not
+/// allow in a query (`%` is kept: the client's escapes stay as they are).
+fn push_query_text(out: &mut String, text: &str) {
+    let allowed =
+        |byte: u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&byte);
+    if text.bytes().all(allowed) {
+        out.push_str(text);
+        return;
+    }
+    for byte in text.bytes() {
+        if allowed(byte) {
+            out.push(char::from(byte));
+        } else {
+            push_escaped(out, byte);
+        }
+    }
+}
+
+/// Appends `%XX` for a byte.
+fn push_escaped(out: &mut String, byte: u8) {
+    let hex = b"0123456789ABCDEF";
+    out.extend([
+        '%',
+        hex[usize::from(byte >> 4)].into(),
+        hex[usize::from(byte & 15)].into(),
+    ]);
+}
+
 /// One path segment, percent-encoded except for RFC 3986 unreserved characters.
 pub fn segment(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
@@ -114,12 +162,7 @@ fn push_segment(out: &mut String, text: &str) {
         if unreserved(byte) {
             out.push(char::from(byte));
         } else {
-            let hex = b"0123456789ABCDEF";
-            out.extend([
-                '%',
-                hex[usize::from(byte >> 4)].into(),
-                hex[usize::from(byte & 15)].into(),
-            ]);
+            push_escaped(out, byte);
         }
     }
 }
@@ -169,13 +212,35 @@ mod tests {
         let query = Some("limit=2&token=old&bbox=1,2,3,4");
         assert_eq!(
             base.page_href("/search", query, None),
-            "http://h/search?limit=2&token=old&bbox=1%2C2%2C3%2C4"
+            "http://h/search?limit=2&token=old&bbox=1,2,3,4"
         );
         assert_eq!(
             base.page_href("/search", query, Some("new")),
-            "http://h/search?limit=2&bbox=1%2C2%2C3%2C4&token=new"
+            "http://h/search?limit=2&bbox=1,2,3,4&token=new"
         );
         assert_eq!(base.page_href("/search", None, None), "http://h/search");
+        assert_eq!(
+            base.page_href("/search", Some(""), Some("a")),
+            "http://h/search?token=a"
+        );
+        // A token spelled with escapes is replaced too; a name that only starts like it
+        // is kept, and so are empty pairs' neighbours.
+        let query = Some("to%6Ben=old&&tokens=1&token&limit=2");
+        assert_eq!(
+            base.page_href("/search", query, Some("a b/+")),
+            "http://h/search?tokens=1&limit=2&token=a+b%2F%2B"
+        );
+        // What a URL may not hold in a query is escaped; escapes are kept as sent.
+        let query = Some("q=\"a b\"&ids=x%2Cy&f=<{|}>^`");
+        assert_eq!(
+            base.page_href("/search", query, None),
+            "http://h/search?q=%22a%20b%22&ids=x%2Cy&f=%3C%7B%7C%7D%3E%5E%60"
+        );
+        // Non-ASCII bytes, as UTF-8 escapes.
+        assert_eq!(
+            base.page_href("/search", Some("q=é"), None),
+            "http://h/search?q=%C3%A9"
+        );
     }
 
     #[test]
