@@ -212,9 +212,28 @@ pub fn item_collection_bytes(
         write_item(&mut out, base, &base_text, reader, indexed);
     }
     out.extend_from_slice(b"],\"links\":");
-    let _ = serde_json::to_writer(&mut out, &page_links(base, self_href, links));
+    write_page_links(&mut out, &base_text, &self_href, &links);
     out.push(b'}');
     out
+}
+
+/// Writes the JSON array [`page_links`] makes, self and root straight as bytes;
+/// `base_text` as for [`write_item`].
+fn write_page_links(out: &mut Vec<u8>, base_text: &str, self_href: &str, links: &[Value]) {
+    out.extend_from_slice(b"[{\"rel\":\"self\",\"href\":\"");
+    out.extend_from_slice(json_text(self_href).as_bytes());
+    out.extend_from_slice(b"\",\"type\":\"");
+    out.extend_from_slice(GEO_JSON.as_bytes());
+    out.extend_from_slice(b"\"},{\"rel\":\"root\",\"href\":\"");
+    out.extend_from_slice(base_text.as_bytes());
+    out.extend_from_slice(b"/\",\"type\":\"");
+    out.extend_from_slice(JSON.as_bytes());
+    out.extend_from_slice(b"\"}");
+    for link in links {
+        out.push(b',');
+        let _ = serde_json::to_writer(&mut *out, link);
+    }
+    out.push(b']');
 }
 
 /// An ItemCollection for one page, its Items reduced to `fields` when given; `links` are

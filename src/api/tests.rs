@@ -1211,10 +1211,16 @@ fn items_written_from_their_serialized_json_equal_the_rendered_ones() {
             assert_eq!(written, render::item(&base, &reader, indexed));
             assert!(indexed.json().pieces().is_some(), "{}", indexed.id);
         }
-        let self_href = format!("{}/search", base.0);
-        let bytes = render::item_collection_bytes(&base, &reader, &page, self_href.clone(), vec![]);
-        let value = render::item_collection(&base, &reader, &page, None, self_href, vec![]);
+        // A self href with what JSON must escape, and a page link after self and root.
+        let self_href = format!("{}/search?q=\"a\\b\"", base.0);
+        let next =
+            vec![json!({"rel": "next", "href": base.href("/search?token=t"), "method": "GET"})];
+        let bytes =
+            render::item_collection_bytes(&base, &reader, &page, self_href.clone(), next.clone());
+        let value = render::item_collection(&base, &reader, &page, None, self_href, next);
         assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), value);
+        assert_eq!(value["links"][1]["rel"], "root");
+        assert_eq!(value["links"][2]["rel"], "next");
     }
     let h = snapshot.item("s2", "h").unwrap();
     let base = links::Base("http://gateway.example".into());
