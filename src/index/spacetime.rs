@@ -598,7 +598,7 @@ impl SpaceTimeIndex {
         }
         // Nodes to open, lowest first: (the lowest position from `start` they may hold,
         // level, node).
-        let mut queue = BinaryHeap::new();
+        let mut queue = BinaryHeap::with_capacity(4 * FANOUT);
         let offer = |queue: &mut BinaryHeap<_>, level: usize, node: usize, kept: &Smallest| {
             let bounds = self.levels.get(level).and_then(|nodes| nodes.get(node));
             let lowest = self.lowest.get(level).and_then(|nodes| nodes.get(node));
