@@ -116,16 +116,22 @@ fn names(pair: &str, key: &str) -> bool {
 }
 
 /// Appends a part of a query as it was sent, escaping each byte that RFC 3986 does not
-/// allow in a query (`%` is kept: the client's escapes stay as they are).
+/// allow in a query; the client's escapes stay as they are, a `%` that starts none is
+/// escaped.
 fn push_query_text(out: &mut String, text: &str) {
-    let allowed =
-        |byte: u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%".contains(&byte);
-    if text.bytes().all(allowed) {
+    let bytes = text.as_bytes();
+    let kept = |at: usize, byte: u8| match byte {
+        b'%' => bytes
+            .get(at + 1..at + 3)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)),
+        _ => byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?".contains(&byte),
+    };
+    if bytes.iter().enumerate().all(|(at, &byte)| kept(at, byte)) {
         out.push_str(text);
         return;
     }
-    for byte in text.bytes() {
-        if allowed(byte) {
+    for (at, &byte) in bytes.iter().enumerate() {
+        if kept(at, byte) {
             out.push(char::from(byte));
         } else {
             push_escaped(out, byte);
@@ -235,6 +241,11 @@ mod tests {
         assert_eq!(
             base.page_href("/search", query, None),
             "http://h/search?q=%22a%20b%22&ids=x%2Cy&f=%3C%7B%7C%7D%3E%5E%60"
+        );
+        // A `%` that starts no escape is escaped itself.
+        assert_eq!(
+            base.page_href("/search", Some("p=50%&q=%zz&r=%2c&s=%4"), None),
+            "http://h/search?p=50%25&q=%25zz&r=%2c&s=%254"
         );
         // Non-ASCII bytes, as UTF-8 escapes.
         assert_eq!(
