@@ -84,9 +84,9 @@ async fn main() {
         let crawl_time = started.elapsed();
         let items: usize = result
             .repositories
-            .iter()
+            .into_iter()
             .map(|(repo, artifacts)| {
-                mapping::map_repository(repo, artifacts, &options)
+                mapping::map_repository(&repo, artifacts, &options)
                     .items
                     .len()
             })

@@ -282,9 +282,9 @@ async fn map(
     tokio::task::spawn_blocking(move || {
         crate::parallel::on_own_pool(|| {
             crawled
-                .iter()
+                .into_iter()
                 .map(|(repo, artifacts)| {
-                    let mapped = mapping::map_repository_into(repo, artifacts, &options, |item| {
+                    let mapped = mapping::map_repository_into(&repo, artifacts, &options, |item| {
                         Arc::new(IndexedItem::new(item))
                     });
                     let indexed = IndexedRepository {
@@ -292,7 +292,7 @@ async fn map(
                         items: mapped.items,
                         errors: mapped.errors,
                     };
-                    (repo.clone(), indexed)
+                    (repo, indexed)
                 })
                 .collect()
         })

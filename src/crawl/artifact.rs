@@ -45,6 +45,21 @@ pub struct Artifact {
     pub layer_members: BTreeMap<String, Result<LayerIndex, String>>,
 }
 
+impl Artifact {
+    /// Lets go of what only mapping reads (the config blob, the layers, the fetched layer
+    /// documents and member indexes, the platform, the referrers), keeping what names the
+    /// artifact and its annotations: called once it is mapped, so that a repository's
+    /// artifacts are not all held whole until its last one is.
+    pub fn release_mapping_inputs(&mut self) {
+        self.config_blob = None;
+        self.layers = Vec::new();
+        self.layer_documents = BTreeMap::new();
+        self.layer_members = BTreeMap::new();
+        self.platform = None;
+        self.referrers = Vec::new();
+    }
+}
+
 /// An artifact whose `subject` is another one: found through the referrers API or the
 /// `sha256-<hex>` fallback tag.
 #[derive(Debug, Clone)]

@@ -98,7 +98,7 @@ impl Extent {
 pub fn build(
     id: &str,
     repository: &str,
-    artifacts: &[&Artifact],
+    artifacts: &[Artifact],
     configs: &[Map<String, Value>],
     extent: &Extent,
 ) -> MappedCollection {

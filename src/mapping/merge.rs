@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use super::MappedItem;
 use super::collection::Extent;
+use super::digest::BlobDigest;
 use super::draft::Draft;
 use super::ids;
 use super::versions::Versions;
@@ -40,11 +41,11 @@ enum Settled<T> {
 /// The drafts of one repository's artifacts, added artifact by artifact in mapping order.
 /// Its maps hash with foldhash, seeded per process: they hold a key per layer and per
 /// Item, and SipHash was a few percent of mapping a million Items.
-pub struct Merger<'a, T> {
+pub struct Merger<T> {
     collection: Arc<str>,
     /// Each digest of the artifacts (layers and manifests): the position of the last
-    /// artifact holding it.
-    last_holder: HashMap<&'a str, usize>,
+    /// artifact holding it. Owned, so that an artifact may be let go once mapped.
+    last_holder: HashMap<BlobDigest, usize>,
     /// Drafts not yet settled, by key.
     pending: HashMap<String, Pending>,
     /// Keys of the pending drafts by the position of the last artifact that may merge
@@ -60,14 +61,15 @@ pub struct Merger<'a, T> {
     items: Vec<Option<T>>,
 }
 
-impl<'a, T: Send> Merger<'a, T> {
+impl<T: Send> Merger<T> {
     /// A merger for the Items of `collection`, from `artifacts` in mapping order.
-    pub fn new(collection: &'a str, artifacts: &[&'a Artifact]) -> Self {
-        let mut last_holder = HashMap::new();
+    pub fn new(collection: &str, artifacts: &[Artifact]) -> Self {
+        let digests = artifacts.iter().map(|a| 1 + a.layers.len()).sum();
+        let mut last_holder = HashMap::with_capacity(digests);
         for (position, artifact) in artifacts.iter().enumerate() {
-            last_holder.insert(artifact.digest.as_str(), position);
+            last_holder.insert(BlobDigest::from(artifact.digest.as_str()), position);
             for layer in &artifact.layers {
-                last_holder.insert(layer.digest.as_str(), position);
+                last_holder.insert(BlobDigest::from(layer.digest.as_str()), position);
             }
         }
         Merger {
@@ -95,7 +97,7 @@ impl<'a, T: Send> Merger<'a, T> {
             let id = unique_id(&draft, &mut self.used);
             let last = draft
                 .key_digest()
-                .and_then(|digest| self.last_holder.get(digest))
+                .and_then(|digest| self.last_holder.get(&BlobDigest::from(digest)))
                 .copied()
                 .unwrap_or(usize::MAX);
             self.settling

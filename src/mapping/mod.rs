@@ -46,6 +46,7 @@ mod tar_members;
 mod time;
 mod versions;
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
@@ -180,18 +181,19 @@ const BATCH_WEIGHT: usize = 16_384;
 /// Maps every artifact of one repository (all its tags) to a Collection and Items.
 pub fn map_repository(
     repository: &str,
-    artifacts: &[Artifact],
+    artifacts: Vec<Artifact>,
     options: &MappingOptions,
 ) -> MappedRepository {
     map_repository_into(repository, artifacts, options, |item| item)
 }
 
 /// [`map_repository`], each Item passed through `finish` (e.g. to index it) as soon as
-/// no other artifact can change it: the repository's Items are never all held as JSON.
+/// no other artifact can change it: the repository's Items are never all held as JSON,
+/// and each artifact lets go of what only mapping reads once it is mapped.
 #[tracing::instrument(skip_all, fields(repository))]
 pub fn map_repository_into<T: Send>(
     repository: &str,
-    artifacts: &[Artifact],
+    artifacts: Vec<Artifact>,
     options: &MappingOptions,
     finish: impl Fn(MappedItem) -> T + Sync,
 ) -> MappedRepository<T> {
@@ -201,43 +203,42 @@ pub fn map_repository_into<T: Send>(
 /// [`map_repository_into`], mapping artifacts in batches of `batch_weight`.
 fn map_in_batches<T: Send>(
     repository: &str,
-    artifacts: &[Artifact],
+    artifacts: Vec<Artifact>,
     options: &MappingOptions,
     batch_weight: usize,
     finish: &(impl Fn(MappedItem) -> T + Sync),
 ) -> MappedRepository<T> {
     let collection_id = ids::collection_id(repository);
-    let mut ordered: Vec<&Artifact> = artifacts.iter().filter(|a| !is_referrer(a)).collect();
-    ordered.sort_by(|a, b| {
-        let bytes = |a: &Artifact| a.layers.iter().map(|l| l.size).sum::<u64>();
-        bytes(b)
-            .cmp(&bytes(a))
-            .then_with(|| b.layers.len().cmp(&a.layers.len()))
-            .then_with(|| a.digest.cmp(&b.digest))
+    let mut ordered = artifacts;
+    ordered.retain(|a| !is_referrer(a));
+    ordered.sort_by_cached_key(|a| {
+        let bytes: u64 = a.layers.iter().map(|l| l.size).sum();
+        (Reverse(bytes), Reverse(a.layers.len()), a.digest.clone())
     });
 
     let mut configs = Vec::new();
     let mut errors = Vec::new();
-    // A batch's drafts are merged here, one artifact after another, while the next
-    // batch is mapped on the other threads: merging alone would leave a core idle.
-    let map_batch = |batch: Range<usize>| {
-        let results = ordered[batch.clone()]
-            .par_iter()
-            .map(|a| map_artifact(a, options))
-            .collect();
-        (batch, results)
-    };
-    let next_batch = |start: usize| {
-        (start < ordered.len()).then(|| start..batch_end(&ordered, start, batch_weight))
+    let map_batch = |ordered: &[Artifact], start: usize| {
+        (start < ordered.len()).then(|| {
+            let batch = start..batch_end(ordered, start, batch_weight);
+            let results = ordered[batch.clone()]
+                .par_iter()
+                .map(|a| map_artifact(a, options))
+                .collect();
+            (batch, results)
+        })
     };
     // The merger learns where each digest last appears while the first batch is mapped.
     let (mut mapped, mut merger): (Option<MappedBatch>, _) = rayon::join(
-        || next_batch(0).map(map_batch),
+        || map_batch(&ordered, 0),
         || Merger::new(&collection_id, &ordered),
     );
     while let Some((batch, results)) = mapped.take() {
+        let done = &ordered[batch.clone()];
+        // A batch's drafts are merged here, one artifact after another, while the next
+        // batch is mapped on the other threads: merging alone would leave a core idle.
         let merge = || {
-            for (artifact, result) in ordered[batch.clone()].iter().zip(results) {
+            for (artifact, result) in done.iter().zip(results) {
                 match result {
                     Ok(Mapped {
                         drafts,
@@ -258,7 +259,10 @@ fn map_in_batches<T: Send>(
             }
             merger.settle(batch.end, finish);
         };
-        (mapped, ()) = rayon::join(|| next_batch(batch.end).map(map_batch), merge);
+        (mapped, ()) = rayon::join(|| map_batch(&ordered, batch.end), merge);
+        ordered[batch]
+            .iter_mut()
+            .for_each(Artifact::release_mapping_inputs);
     }
     let (items, extent) = merger.into_items(finish);
     let collection = collection::build(&collection_id, repository, &ordered, &configs, &extent);
@@ -274,7 +278,7 @@ type MappedBatch = (Range<usize>, Vec<Result<Mapped, String>>);
 
 /// Where the batch of artifacts starting at `start` ends: at least one artifact, then
 /// as many as fit in `weight` (one plus its layers each).
-fn batch_end(artifacts: &[&Artifact], start: usize, weight: usize) -> usize {
+fn batch_end(artifacts: &[Artifact], start: usize, weight: usize) -> usize {
     let mut total = 0;
     let mut end = start;
     for artifact in &artifacts[start..] {

@@ -210,7 +210,7 @@ fn assert_valid_item(item: &MappedItem) {
 fn maps_pastis_sample_patches() {
     let config = pastis("sample-config.json");
     let sample = partition_artifact("sample", &["sample"], &config, "patches", "patch_id");
-    let mapped = map_repository("eo/pastis", std::slice::from_ref(&sample), &lambert());
+    let mapped = map_repository("eo/pastis", vec![sample.clone()], &lambert());
     assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
     let ids: Vec<&str> = mapped.items.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids, ["10000", "10001", "10002"]);
@@ -293,7 +293,7 @@ fn maps_pastis_sample_patches() {
 fn maps_pastis_t4_tiles() {
     let config = pastis("config-t4.json");
     let full = partition_artifact("t4", &["full"], &config, "tiles", "tile");
-    let mapped = map_repository("pastis-t4", &[full], &lambert());
+    let mapped = map_repository("pastis-t4", vec![full], &lambert());
     assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
     assert_eq!(mapped.items.len(), 4);
     for item in &mapped.items {
@@ -326,7 +326,11 @@ fn maps_pastis_2433_and_dedups_the_sample() {
         "patches",
         "patch_id",
     );
-    let mapped = map_repository("pastis-2433", &[sample.clone(), full.clone()], &lambert());
+    let mapped = map_repository(
+        "pastis-2433",
+        vec![sample.clone(), full.clone()],
+        &lambert(),
+    );
     assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
     assert_eq!(mapped.items.len(), 2433);
     let ids: std::collections::HashSet<&str> = mapped.items.iter().map(|i| i.id.as_str()).collect();
@@ -350,7 +354,7 @@ fn maps_pastis_2433_and_dedups_the_sample() {
     );
 
     // Whatever order the crawl hands the artifacts in.
-    let reversed = map_repository("pastis-2433", &[full, sample], &lambert());
+    let reversed = map_repository("pastis-2433", vec![full, sample], &lambert());
     let first: Vec<(&str, &Value)> = mapped
         .items
         .iter()
@@ -376,7 +380,7 @@ fn rejects_projected_footprints_without_crs_per_artifact() {
     let other = artifact("chart", &["chart"], EMPTY, Some(b"{}"), vec![]);
     let mapped = map_repository(
         "eo/pastis",
-        &[sample.clone(), other],
+        vec![sample.clone(), other],
         &MappingOptions::default(),
     );
     assert_eq!(mapped.errors.len(), 1);
@@ -394,7 +398,7 @@ fn rejects_projected_footprints_without_crs_per_artifact() {
     let mut config = pastis("sample-config.json");
     config["crs"] = json!("EPSG:2154");
     let named = partition_artifact("sample", &["sample"], &config, "patches", "patch_id");
-    let mapped = map_repository("eo/pastis", &[named], &MappingOptions::default());
+    let mapped = map_repository("eo/pastis", vec![named], &MappingOptions::default());
     assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
     assert_in_france(item(&mapped, "10001"));
 }
@@ -474,7 +478,7 @@ fn garbage_configs_fail_alone() {
             Some(config),
             one_layer(),
         );
-        let mapped = map_repository("r", &[bad, good.clone()], &MappingOptions::default());
+        let mapped = map_repository("r", vec![bad, good.clone()], &MappingOptions::default());
         assert_eq!(mapped.errors.len(), 1, "case {i}: {:?}", mapped.errors);
         assert!(
             mapped.errors[0].reason.contains(expected),
@@ -542,7 +546,7 @@ fn partition_errors_name_nested_fields() {
     for (i, (extra, expected)) in cases.into_iter().enumerate() {
         let layers = vec![layer(&digest, 10, TAR, Some("a.tar"))];
         let bad = artifact("bad", &["bad"], CONFIG_JSON, Some(&config(extra)), layers);
-        let mapped = map_repository("r", &[bad], &MappingOptions::default());
+        let mapped = map_repository("r", vec![bad], &MappingOptions::default());
         assert_eq!(mapped.errors.len(), 1, "case {i}: {:?}", mapped.errors);
         assert_eq!(mapped.errors[0].reason, expected, "case {i}");
     }
@@ -573,7 +577,7 @@ fn maps_generic_artifacts() {
     let bare = artifact("bare", &["bare"], EMPTY, None, vec![]);
     let mapped = map_repository(
         "apps/chart",
-        &[chart.clone(), bare.clone()],
+        vec![chart.clone(), bare.clone()],
         &MappingOptions::default(),
     );
     assert!(mapped.errors.is_empty());
@@ -632,7 +636,7 @@ fn generic_footprint_from_annotations() {
         .insert(generic::BBOX_ANNOTATION.to_owned(), "1,2,x,4".to_owned());
     let mapped = map_repository(
         "r",
-        &[projected.clone(), point.clone(), bad],
+        vec![projected.clone(), point.clone(), bad],
         &MappingOptions::default(),
     );
     assert_eq!(mapped.errors.len(), 1);
@@ -689,11 +693,7 @@ fn maps_a_stac_item_config() {
         Some(&serde_json::to_vec(&config).unwrap()),
         vec![tif.clone(), json_layer.clone()],
     );
-    let mapped = map_repository(
-        "eo/scenes",
-        std::slice::from_ref(&scene),
-        &MappingOptions::default(),
-    );
+    let mapped = map_repository("eo/scenes", vec![scene.clone()], &MappingOptions::default());
     assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
     let item = item(&mapped, "scene_1");
     assert_valid_item(item);
@@ -726,7 +726,7 @@ fn maps_a_stac_item_config() {
         Some(&serde_json::to_vec(&broken).unwrap()),
         vec![tif],
     );
-    let mapped = map_repository("eo/scenes", &[broken], &MappingOptions::default());
+    let mapped = map_repository("eo/scenes", vec![broken], &MappingOptions::default());
     assert!(
         mapped.errors[0].reason.starts_with("config.assets.a.href"),
         "{}",
@@ -744,11 +744,7 @@ fn maps_an_item_collection_config_with_id_collisions() {
         Some(&serde_json::to_vec(&config).unwrap()),
         vec![],
     );
-    let mapped = map_repository(
-        "r",
-        std::slice::from_ref(&collection),
-        &MappingOptions::default(),
-    );
+    let mapped = map_repository("r", vec![collection.clone()], &MappingOptions::default());
     assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
     let ids: Vec<&str> = mapped.items.iter().map(|i| i.id.as_str()).collect();
     let suffixed = format!("a-{}", &collection.digest[7..19]);
@@ -762,7 +758,7 @@ fn maps_an_item_collection_config_with_id_collisions() {
         Some(&serde_json::to_vec(&mixed).unwrap()),
         vec![],
     );
-    let mapped = map_repository("r", &[mixed], &MappingOptions::default());
+    let mapped = map_repository("r", vec![mixed], &MappingOptions::default());
     assert!(
         mapped.errors[0]
             .reason
@@ -795,7 +791,7 @@ fn maps_geojson_layer_items() {
         .insert(item_layer.digest.clone(), Bytes::from(bytes));
     packaged.index_digest = Some(sha256_digest(b"index"));
     packaged.platform = Some(json!({"os": "linux", "architecture": "amd64"}));
-    let mapped = map_repository("r", &[packaged], &MappingOptions::default());
+    let mapped = map_repository("r", vec![packaged], &MappingOptions::default());
     assert!(mapped.errors.is_empty(), "{:?}", mapped.errors);
     assert_eq!(mapped.items.len(), 1);
     let item = item(&mapped, "patch-10000");
@@ -818,7 +814,7 @@ fn skips_referrer_fallback_tags() {
     let tagged = artifact("img", &["v1", fallback.as_str()], EMPTY, None, vec![]);
     let mapped = map_repository(
         "r",
-        &[signature, tagged.clone()],
+        vec![signature, tagged.clone()],
         &MappingOptions::default(),
     );
     assert_eq!(mapped.items.len(), 1);
@@ -837,7 +833,7 @@ fn version_tags_give_version_links() {
         artifact("three", &["2.0.0", "latest"], EMPTY, Some(b"{}"), vec![]),
         artifact("other", &["nightly"], EMPTY, Some(b"{}"), vec![]),
     ];
-    let mapped = map_repository("eo/pastis", &artifacts, &MappingOptions::default());
+    let mapped = map_repository("eo/pastis", artifacts.clone(), &MappingOptions::default());
     let by_version = |v: &str| {
         mapped
             .items
@@ -931,16 +927,22 @@ fn outcome(mapped: &MappedRepository) -> Value {
 fn merges_across_artifacts_whatever_the_batches() {
     let artifacts = merging_artifacts();
     let keep = |item: MappedItem| item;
-    let at_once = map_in_batches("eo/pastis", &artifacts, &lambert(), usize::MAX, &keep);
+    let at_once = map_in_batches(
+        "eo/pastis",
+        artifacts.clone(),
+        &lambert(),
+        usize::MAX,
+        &keep,
+    );
     for weight in [1, 2, 5] {
-        let batched = map_in_batches("eo/pastis", &artifacts, &lambert(), weight, &keep);
+        let batched = map_in_batches("eo/pastis", artifacts.clone(), &lambert(), weight, &keep);
         assert_eq!(
             outcome(&batched),
             outcome(&at_once),
             "batch weight {weight}"
         );
     }
-    let mapped = map_repository("eo/pastis", &artifacts, &lambert());
+    let mapped = map_repository("eo/pastis", artifacts.clone(), &lambert());
     assert_eq!(outcome(&mapped), outcome(&at_once));
 
     assert_eq!(mapped.errors.len(), 1, "{:?}", mapped.errors);
