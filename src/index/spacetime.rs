@@ -271,13 +271,11 @@ impl Entries {
         (matched, in_area)
     }
 
-    /// The positions of the entries of `run` in the window, or of all of them when the
-    /// run is known to be `within` it.
+    /// The positions of the entries of `run` in the window.
     fn in_window(
         &self,
         run: std::ops::Range<usize>,
         window: &Window,
-        within: bool,
     ) -> impl Iterator<Item = usize> {
         let areas = self.areas.get(run.clone()).unwrap_or_default();
         let times = self.times.get(run.clone()).unwrap_or_default();
@@ -286,10 +284,35 @@ impl Entries {
             .iter()
             .zip(times)
             .zip(positions)
-            .filter(move |((area, time), _)| {
-                within || (area_in(area, window) && time_in(time, window))
-            })
+            .filter(move |((area, time), _)| area_in(area, window) && time_in(time, window))
             .map(|(_, position)| *position as usize)
+    }
+
+    /// Offers `kept` the positions from `start` of the entries of `run` in the window
+    /// (all of them when the run is known to be `within` it). A position `kept` would
+    /// not keep is passed over before its area is read: once a page is nearly found,
+    /// most entries of a leaf opened for its lowest position lie beyond it.
+    fn keep_lowest(
+        &self,
+        run: std::ops::Range<usize>,
+        window: &Window,
+        within: bool,
+        start: usize,
+        kept: &mut Smallest,
+    ) {
+        let positions = self.positions.get(run.clone()).unwrap_or_default();
+        for (at, &position) in run.zip(positions) {
+            let position = position as usize;
+            if position < start || !kept.would_keep(position) {
+                continue;
+            }
+            let (Some(area), Some(time)) = (self.areas.get(at), self.times.get(at)) else {
+                continue;
+            };
+            if within || (area_in(area, window) && time_in(time, window)) {
+                kept.push(position);
+            }
+        }
     }
 }
 
@@ -631,11 +654,8 @@ impl SpaceTimeIndex {
                 .and_then(|nodes| nodes.get(node))
                 .is_some_and(|b| b.area_within(window) && b.time_within(window));
             let run = self.entries.run(node * FANOUT, FANOUT);
-            for position in self.entries.in_window(run, window, within) {
-                if position >= start {
-                    kept.push(position);
-                }
-            }
+            self.entries
+                .keep_lowest(run, window, within, start, &mut kept);
         }
         kept.ascending()
     }
@@ -717,7 +737,7 @@ impl SpaceTimeIndex {
             let (matched, of) = self.entries.count_in(run, window);
             found(Run::Scanned { matched, of });
         } else if level == 0 {
-            for position in self.entries.in_window(run, window, false) {
+            for position in self.entries.in_window(run, window) {
                 found(Run::One(position));
             }
         } else {
