@@ -112,12 +112,6 @@ impl Envelope {
         Envelope { area, time }
     }
 
-    /// Whether an Item with this envelope is in the window.
-    fn is_in(&self, window: &Window) -> bool {
-        // `&`, not `&&`: without branches, which scans of mostly misses mispredict.
-        area_in(&self.area, window) & time_in(&self.time, window)
-    }
-
     /// What this entry adds to its node's bounds: an Item without time could be anywhere
     /// in time, so that no node holding it is ever wholly inside a `datetime`.
     fn bounds(&self) -> Envelope {
@@ -206,9 +200,11 @@ fn nanos(instant: Option<DateTime<Utc>>, open: i64) -> i64 {
 /// bbox not crossing the antimeridian.
 #[derive(Debug, Default)]
 pub struct SpaceTimeIndex {
-    /// Each Item's envelope, by position: scanned in order by searches whose matches are
-    /// dense.
-    by_position: Vec<Envelope>,
+    /// Each Item's area, by position: scanned in order by searches whose matches are
+    /// dense, which read an Item's time (`times_by_position`) only when its area is in.
+    areas_by_position: Vec<[f64; 4]>,
+    /// Each Item's time, by position.
+    times_by_position: Vec<[i64; 2]>,
     /// The tree's entries in Hilbert order of their centres.
     entries: Entries,
     /// Node bounds, level by level: `levels[0][i]` bounds entries `FANOUT·i ..`,
@@ -467,24 +463,29 @@ impl SortedTimes {
 impl SpaceTimeIndex {
     /// Indexes every Item's bbox and time, given in position order.
     pub fn build(items: impl IntoIterator<Item = (Option<Bbox>, Option<Interval>)>) -> Self {
-        let by_position: Vec<Envelope> = items
+        let (areas_by_position, times_by_position): (Vec<_>, Vec<_>) = items
             .into_iter()
-            .map(|(bbox, time)| Envelope::of(bbox, time))
-            .collect();
+            .map(|(bbox, time)| {
+                let envelope = Envelope::of(bbox, time);
+                (envelope.area, envelope.time)
+            })
+            .unzip();
         let mut entries = Vec::new();
         let mut crossing = Vec::new();
-        for (position, envelope) in by_position.iter().enumerate() {
+        for (position, (&area, &time)) in
+            areas_by_position.iter().zip(&times_by_position).enumerate()
+        {
             let Ok(position) = u32::try_from(position) else {
                 break;
             };
-            let [west, south, east, north] = envelope.area;
+            let [west, south, east, north] = area;
             if ![west, south, east, north].iter().all(|v| v.is_finite()) {
                 continue;
             }
             if west > east {
                 crossing.push(position);
             } else {
-                entries.push((*envelope, position));
+                entries.push((Envelope { area, time }, position));
             }
         }
         sort_along_hilbert_curve(&mut entries);
@@ -523,7 +524,8 @@ impl SpaceTimeIndex {
         let area_counts = AreaCounts::new(&columns.areas);
         let leaf_size = median_size(levels.first().map_or(&[], Vec::as_slice));
         SpaceTimeIndex {
-            by_position,
+            areas_by_position,
+            times_by_position,
             entries: columns,
             levels,
             lowest,
@@ -537,9 +539,9 @@ impl SpaceTimeIndex {
 
     /// Whether the Item at `position` is in the window.
     pub fn contains(&self, position: usize, window: &Window) -> bool {
-        self.by_position
-            .get(position)
-            .is_some_and(|envelope| envelope.is_in(window))
+        let area = self.areas_by_position.get(position);
+        area.is_some_and(|area| area_in(area, window))
+            && (self.times_by_position.get(position)).is_some_and(|time| time_in(time, window))
     }
 
     /// How many Items are in a window with an area, and how many of those in its area
