@@ -12,6 +12,7 @@
 
 mod area_count;
 pub mod arena;
+mod coarse;
 pub mod collections;
 mod dominance;
 pub mod filter;

@@ -26,6 +26,7 @@ use std::collections::BinaryHeap;
 use chrono::{DateTime, Utc};
 
 use super::area_count::AreaCounts;
+use super::coarse::{CoarseArea, CoarseWindow};
 use super::{Bbox, Interval};
 
 /// Children per node.
@@ -43,6 +44,8 @@ const LEAF_CELLS_FOR_SIDES: f64 = 16.0;
 pub struct Window {
     /// `[west, south, east, north]`, edges included.
     area: Option<[f64; 4]>,
+    /// The area rounded inward to `f32`, to compare the tree's entries with.
+    coarse_area: Option<CoarseWindow>,
     /// `[start, end]` in nanoseconds, ends included, open ends at [`OPEN_START`] and
     /// [`OPEN_END`].
     time: Option<[i64; 2]>,
@@ -78,7 +81,16 @@ impl Window {
             ]),
             None => None,
         };
-        Some(Window { area, time })
+        Some(Window::of(area, time))
+    }
+
+    /// The window of an area and a time range, as they are compared.
+    fn of(area: Option<[f64; 4]>, time: Option<[i64; 2]>) -> Window {
+        Window {
+            area,
+            coarse_area: area.as_ref().map(CoarseWindow::of),
+            time,
+        }
     }
 
     /// Whether it narrows by area.
@@ -230,10 +242,12 @@ pub struct SpaceTimeIndex {
 }
 
 /// The tree's entries as three columns: a walk along the window's edge reads the areas,
-/// and the times only of the entries in the area.
+/// and the times only of the entries in the area. Areas are kept rounded outward to
+/// `f32` ([`CoarseArea`]); where that cannot tell whether an entry meets the window, its
+/// exact area is read by position.
 #[derive(Debug, Default)]
 struct Entries {
-    areas: Vec<[f64; 4]>,
+    areas: Vec<CoarseArea>,
     times: Vec<[i64; 2]>,
     positions: Vec<u32>,
 }
@@ -242,7 +256,10 @@ impl Entries {
     /// The entries `(envelope, position)` as columns.
     fn of(entries: &[(Envelope, u32)]) -> Entries {
         Entries {
-            areas: entries.iter().map(|(e, _)| e.area).collect(),
+            areas: entries
+                .iter()
+                .map(|(e, _)| CoarseArea::of(&e.area))
+                .collect(),
             times: entries.iter().map(|(e, _)| e.time).collect(),
             positions: entries.iter().map(|(_, p)| *p).collect(),
         }
@@ -254,15 +271,40 @@ impl Entries {
         first..first.saturating_add(len).min(self.positions.len())
     }
 
+    /// Whether entry `at` is in the window's area, given every Item's `exact` area by
+    /// position.
+    fn area_in(&self, at: usize, window: &Window, exact: &[[f64; 4]]) -> bool {
+        let (Some(area), Some(coarse)) = (self.areas.get(at), &window.coarse_area) else {
+            return window.area.is_none();
+        };
+        let (surely, maybe) = area.meets(coarse);
+        surely
+            || maybe
+                && (self.positions.get(at))
+                    .and_then(|position| exact.get(*position as usize))
+                    .is_some_and(|area| area_in(area, window))
+    }
+
+    /// Whether entry `at` is in the window.
+    fn is_in(&self, at: usize, window: &Window, exact: &[[f64; 4]]) -> bool {
+        self.area_in(at, window, exact)
+            && (self.times.get(at)).is_some_and(|time| time_in(time, window))
+    }
+
     /// How many entries of `run` are in the window, and how many in its area.
-    fn count_in(&self, run: std::ops::Range<usize>, window: &Window) -> (usize, usize) {
-        let areas = self.areas.get(run.clone()).unwrap_or_default();
-        let times = self.times.get(run).unwrap_or_default();
+    fn count_in(
+        &self,
+        run: std::ops::Range<usize>,
+        window: &Window,
+        exact: &[[f64; 4]],
+    ) -> (usize, usize) {
         let (mut matched, mut in_area) = (0, 0);
-        for (area, time) in areas.iter().zip(times) {
-            let area_in = area_in(area, window);
+        for at in run {
+            let area_in = self.area_in(at, window, exact);
             in_area += usize::from(area_in);
-            matched += usize::from(area_in & time_in(time, window));
+            matched += usize::from(
+                area_in & (self.times.get(at)).is_some_and(|time| time_in(time, window)),
+            );
         }
         (matched, in_area)
     }
@@ -272,16 +314,10 @@ impl Entries {
         &self,
         run: std::ops::Range<usize>,
         window: &Window,
+        exact: &[[f64; 4]],
     ) -> impl Iterator<Item = usize> {
-        let areas = self.areas.get(run.clone()).unwrap_or_default();
-        let times = self.times.get(run.clone()).unwrap_or_default();
-        let positions = self.positions.get(run).unwrap_or_default();
-        areas
-            .iter()
-            .zip(times)
-            .zip(positions)
-            .filter(move |((area, time), _)| area_in(area, window) && time_in(time, window))
-            .map(|(_, position)| *position as usize)
+        run.filter(move |at| self.is_in(*at, window, exact))
+            .filter_map(|at| self.positions.get(at).map(|p| *p as usize))
     }
 
     /// Offers `kept` the positions from `start` of the entries of `run` in the window
@@ -295,6 +331,7 @@ impl Entries {
         within: bool,
         start: usize,
         kept: &mut Smallest,
+        exact: &[[f64; 4]],
     ) {
         let positions = self.positions.get(run.clone()).unwrap_or_default();
         for (at, &position) in run.zip(positions) {
@@ -302,10 +339,7 @@ impl Entries {
             if position < start || !kept.would_keep(position) {
                 continue;
             }
-            let (Some(area), Some(time)) = (self.areas.get(at), self.times.get(at)) else {
-                continue;
-            };
-            if within || (area_in(area, window) && time_in(time, window)) {
+            if within || self.is_in(at, window, exact) {
                 kept.push(position);
             }
         }
@@ -521,7 +555,8 @@ impl SpaceTimeIndex {
             }
             _ => (TimeRanks::default(), Vec::new()),
         };
-        let area_counts = AreaCounts::new(&columns.areas);
+        let areas: Vec<[f64; 4]> = entries.iter().map(|(e, _)| e.area).collect();
+        let area_counts = AreaCounts::new(&areas);
         let leaf_size = median_size(levels.first().map_or(&[], Vec::as_slice));
         SpaceTimeIndex {
             areas_by_position,
@@ -656,8 +691,14 @@ impl SpaceTimeIndex {
                 .and_then(|nodes| nodes.get(node))
                 .is_some_and(|b| b.area_within(window) && b.time_within(window));
             let run = self.entries.run(node * FANOUT, FANOUT);
-            self.entries
-                .keep_lowest(run, window, within, start, &mut kept);
+            self.entries.keep_lowest(
+                run,
+                window,
+                within,
+                start,
+                &mut kept,
+                &self.areas_by_position,
+            );
         }
         kept.ascending()
     }
@@ -668,10 +709,7 @@ impl SpaceTimeIndex {
         let mut positions = Vec::new();
         let parts = query.parts();
         for [[west, south], [east, north]] in &parts {
-            let window = Window {
-                area: Some([*west, *south, *east, *north]),
-                time: None,
-            };
+            let window = Window::of(Some([*west, *south, *east, *north]), None);
             self.visit(&window, |position| positions.push(position));
         }
         if parts.len() > 1 {
@@ -736,10 +774,10 @@ impl SpaceTimeIndex {
                 of: run.len(),
             });
         } else if level == 0 && matches!(how, Walk::Count(_)) {
-            let (matched, of) = self.entries.count_in(run, window);
+            let (matched, of) = self.entries.count_in(run, window, &self.areas_by_position);
             found(Run::Scanned { matched, of });
         } else if level == 0 {
-            for position in self.entries.in_window(run, window) {
+            for position in self.entries.in_window(run, window, &self.areas_by_position) {
                 found(Run::One(position));
             }
         } else {
@@ -1086,6 +1124,51 @@ mod tests {
             assert_eq!(found, brute_force(items, None, Some(time)));
         }
         (counted, whole)
+    }
+
+    #[test]
+    fn decides_edges_that_touch_to_the_last_bit() {
+        // Sides on whole degrees or an f64 step either side of one, windows on whole
+        // degrees: no f32 tells such sides from the window's, so the entries' coarse
+        // areas leave them to the exact ones.
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let near = |whole: i64, rng: &mut Rng| {
+            let whole = whole as f64;
+            [whole.next_down(), whole, whole.next_up()][rng.below(3) as usize]
+        };
+        let items: Vec<_> = (0..3_000)
+            .map(|_| {
+                let (west, south) = (rng.below(40) as i64 - 20, rng.below(40) as i64 - 20);
+                let (east, north) = (
+                    west + 1 + rng.below(3) as i64,
+                    south + 1 + rng.below(3) as i64,
+                );
+                let area = [west, south, east, north].map(|side| near(side, &mut rng));
+                let time = (rng.below(2) == 0).then(|| interval("2020-01-01T00:00:00Z"));
+                (Some(bbox(&area)), time)
+            })
+            .collect();
+        let index = SpaceTimeIndex::build(items.iter().copied());
+        let year = interval("2020-01-01T00:00:00Z/2020-12-31T00:00:00Z");
+        for round in 0..400 {
+            let (west, south) = (rng.below(44) as f64 - 22.0, rng.below(44) as f64 - 22.0);
+            let side = [0.0, 1.0, 3.0, 12.0][round % 4];
+            let area = bbox(&[west, south, west + side, south + side]);
+            let time = (round % 3 == 0).then_some(year);
+            let window = Window::new(Some(&area), time.as_ref()).unwrap();
+            let expected = brute_force(&items, Some(&area), time.as_ref());
+            assert_eq!(
+                index.count_by_walk(&window).matched,
+                expected.len(),
+                "{area:?}"
+            );
+            let mut visited = Vec::new();
+            index.visit(&window, |p| visited.push(p));
+            visited.sort_unstable();
+            assert_eq!(visited, expected, "{area:?}");
+            let first: Vec<usize> = expected.iter().copied().take(6).collect();
+            assert_eq!(index.lowest_in(&window, 0, 5), first, "{area:?}");
+        }
     }
 
     #[test]
