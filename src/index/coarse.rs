@@ -27,6 +27,7 @@ impl CoarseArea {
 
     /// Whether the exact area surely meets the window (edges included), and whether it
     /// may: when it may but not surely, only the exact values can tell.
+    #[inline]
     pub fn meets(&self, window: &CoarseWindow) -> (bool, bool) {
         let [west, south, east, north] = self.0;
         let [w, s, e, n] = window.0;

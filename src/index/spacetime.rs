@@ -273,19 +273,27 @@ impl Entries {
 
     /// Whether entry `at` is in the window's area, given every Item's `exact` area by
     /// position.
+    #[inline]
     fn area_in(&self, at: usize, window: &Window, exact: &[[f64; 4]]) -> bool {
         let (Some(area), Some(coarse)) = (self.areas.get(at), &window.coarse_area) else {
             return window.area.is_none();
         };
         let (surely, maybe) = area.meets(coarse);
-        surely
-            || maybe
-                && (self.positions.get(at))
-                    .and_then(|position| exact.get(*position as usize))
-                    .is_some_and(|area| area_in(area, window))
+        surely || maybe && self.exact_area_in(at, window, exact)
+    }
+
+    /// [`Entries::area_in`] from the exact area, for the rare entry whose rounded one
+    /// cannot tell.
+    #[cold]
+    #[inline(never)]
+    fn exact_area_in(&self, at: usize, window: &Window, exact: &[[f64; 4]]) -> bool {
+        (self.positions.get(at))
+            .and_then(|position| exact.get(*position as usize))
+            .is_some_and(|area| area_in(area, window))
     }
 
     /// Whether entry `at` is in the window.
+    #[inline]
     fn is_in(&self, at: usize, window: &Window, exact: &[[f64; 4]]) -> bool {
         self.area_in(at, window, exact)
             && (self.times.get(at)).is_some_and(|time| time_in(time, window))
