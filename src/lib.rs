@@ -16,6 +16,7 @@ pub mod config;
 pub mod crawl;
 pub mod demo;
 pub mod events;
+pub mod huge_pages;
 pub mod index;
 pub mod mapping;
 pub mod members;

@@ -12,6 +12,7 @@ use crate::config::SourceSettings;
 use crate::crawl::{
     self, CrawlCache, status::CrawlIssue, status::SourceStatus, status::StatusBoard,
 };
+use crate::huge_pages;
 use crate::index::{IndexedItem, Snapshot};
 use crate::mapping::{self, MappedCollection, MappingError, MappingOptions};
 use crate::source::Source;
@@ -122,9 +123,11 @@ impl Refresher {
     async fn refresh_source(&self, i: usize) {
         let (settings, source) = &self.sources[i];
         let started = Instant::now();
+        let huge_pages = huge_pages::off();
         let mut pass = crawl::run(source, settings, &self.caches[i]).await;
         let artifacts = pass.artifact_count();
         let mapped = map(settings, std::mem::take(&mut pass.repositories)).await;
+        drop(huge_pages);
         let mut issues = pass.issues;
         let state = if pass.failed {
             "failed"
@@ -208,6 +211,7 @@ impl Refresher {
                 continue;
             }
             let started = Instant::now();
+            let huge_pages = huge_pages::off();
             let mut pass =
                 crawl::run_repository(source, settings, &self.caches[i], repository).await;
             if !pass.failed_repositories.is_empty() {
@@ -215,6 +219,7 @@ impl Refresher {
                 continue;
             }
             let mapped = map(settings, std::mem::take(&mut pass.repositories)).await;
+            drop(huge_pages);
             let mut all = self.mapped.lock().unwrap_or_else(|p| p.into_inner());
             let repos = all.entry(settings.name.clone()).or_default();
             match mapped.into_iter().next() {
