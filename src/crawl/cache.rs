@@ -18,6 +18,8 @@ pub struct CrawlCache {
     entries: Mutex<Entries>,
     /// Whether the source offers the referrers API, as learnt during this pass.
     referrers_api: AtomicU8,
+    /// Held by the one artifact asking the referrers API while the pass has no answer.
+    referrers_probe: tokio::sync::Mutex<()>,
 }
 
 /// What a pass knows of the referrers API.
@@ -91,6 +93,19 @@ impl CrawlCache {
     /// none during this pass.
     pub fn referrers_api_maybe(&self) -> bool {
         self.referrers_api.load(Ordering::Relaxed) != ABSENT
+    }
+
+    /// While the pass has no answer about the referrers API, waits for the turn to ask it
+    /// and returns the turn, to hold until the answer is recorded: the artifacts of a pass
+    /// start side by side, and would otherwise all ask before the first answer. `None`
+    /// once the pass has an answer.
+    pub async fn referrers_probe_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        let unknown = || self.referrers_api.load(Ordering::Relaxed) == UNKNOWN;
+        if !unknown() {
+            return None;
+        }
+        let turn = self.referrers_probe.lock().await;
+        unknown().then_some(turn)
     }
 
     /// Records whether the source answered the referrers API.

@@ -40,18 +40,26 @@ impl<'a> Lookup<'a> {
     /// The referrers of the manifest `digest`, at most [`MAX_REFERRERS`].
     pub async fn find(&self, digest: &str) -> Vec<Referrer> {
         let mut descriptors = Vec::new();
-        // Once the source says it has no referrers API, the pass stops asking.
-        if matches!(self.source, Source::Registry(_)) && self.cache.referrers_api_maybe() {
-            match self.source.referrers(self.repository, digest).await {
-                Ok(Some(index)) => {
-                    self.cache.set_referrers_api(true);
-                    descriptors = index.manifests;
-                }
-                Ok(None) => self.cache.set_referrers_api(false),
-                Err(error) => {
-                    warn!(repository = self.repository, %digest, %error, "referrers API failed")
+        // Once the source says it has no referrers API, the pass stops asking; until it
+        // has answered, one artifact at a time asks.
+        if matches!(self.source, Source::Registry(_)) {
+            let turn = self.cache.referrers_probe_turn().await;
+            if self.cache.referrers_api_maybe() {
+                match self.source.referrers(self.repository, digest).await {
+                    Ok(Some(index)) => {
+                        self.cache.set_referrers_api(true);
+                        descriptors = index.manifests;
+                    }
+                    Ok(None) => self.cache.set_referrers_api(false),
+                    Err(error) => {
+                        // No sign the API is absent: the other artifacts ask it side by
+                        // side rather than one after another.
+                        self.cache.set_referrers_api(true);
+                        warn!(repository = self.repository, %digest, %error, "referrers API failed")
+                    }
                 }
             }
+            drop(turn);
         }
         let fallback = digest.replacen(':', "-", 1);
         if descriptors.is_empty() && self.fallback_tags.contains(&fallback) {

@@ -407,6 +407,33 @@ async fn a_registry_outage_keeps_the_last_snapshot_then_catches_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pass_asks_a_registry_without_the_referrers_api_once() {
+    let registry = TestRegistry::start().await;
+    for repo in ["a", "b"] {
+        for n in 0..12 {
+            let payload = format!("{repo} {n}");
+            let layers = [("text/plain", payload.as_bytes(), None)];
+            (registry.push_artifact(repo, &format!("v{n}"), None, (EMPTY, b"{}"), &layers)).await;
+        }
+    }
+    let settings = registry_settings(&registry, &["a", "b"], Credentials::Anonymous);
+    let source = Source::new(&settings).unwrap();
+    let cache = CrawlCache::default();
+    // Distribution 2.8 has no referrers API: each pass learns that once, however many
+    // artifacts it crawls side by side.
+    for pass in ["first", "second"] {
+        let before = registry.log().len();
+        let crawled = crawl::run(&source, &settings, &cache).await;
+        assert_eq!(crawled.artifact_count(), 24, "{:?}", crawled.issues);
+        let log = registry.log();
+        let asked: Vec<&str> = (log[before..].lines())
+            .filter(|l| l.contains("/referrers/"))
+            .collect();
+        assert_eq!(asked.len(), 1, "{pass} pass: {asked:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn referrers_appear_on_their_subject() {
     let registry = TestRegistry::start().await;
     let kind = Some("application/vnd.example.v1");
