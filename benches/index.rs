@@ -3,8 +3,9 @@
 //! with and without a one-year datetime, and `intersects` triangles; CQL2 filters
 //! evaluated on the candidates of a box; writing a page of 10 and 1,000 Items as the API
 //! does; and the load bench's search mix on the index alone at 10,000, 100,000 and
-//! 1,000,000 Items. Run with `cargo bench --bench index` (some groups:
-//! `cargo bench --bench index -- "search mix|cql2"`).
+//! 1,000,000 Items; and mapping PASTIS-like artifacts (a config of 1,000 patches each)
+//! to the Items the index keeps, as a crawl's start-up does. Run with
+//! `cargo bench --bench index` (some groups: `cargo bench --bench index -- "search mix|cql2"`).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -14,8 +15,10 @@ use serde_json::{Map, Value, json};
 use stac_oci::api::access::Reader;
 use stac_oci::api::links::Base;
 use stac_oci::api::render;
-use stac_oci::index::{Bbox, Interval, Search, Snapshot, filter};
-use stac_oci::mapping::{MappedCollection, MappedItem};
+use stac_oci::crawl::Artifact;
+use stac_oci::index::{Bbox, IndexedItem, Interval, Search, Snapshot, filter};
+use stac_oci::mapping::{MappedCollection, MappedItem, MappingOptions, map_repository_into};
+use stac_oci::source::Descriptor;
 
 /// A deterministic pseudo-random sequence (64-bit LCG), in [0, 1).
 struct Random(u64);
@@ -282,5 +285,94 @@ fn serialise(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, build, search, mix, cql2, serialise);
+/// `n` artifacts like the load bench's generated layout: a config listing 1,000 patches
+/// (`patch_id`, `parcel_count`, `temporal_coverage`, a MultiPolygon `geometry`,
+/// `layer_digest`), one layer per patch.
+fn pastis_artifacts(n: usize) -> Vec<Artifact> {
+    let mut random = Random(3);
+    (0..n)
+        .map(|a| {
+            let (patches, layers): (Vec<Value>, Vec<Descriptor>) = (0..1000)
+                .map(|p| {
+                    let id = a * 1000 + p;
+                    let west = random.next() * 350.0 - 175.0;
+                    let south = random.next() * 140.0 - 70.0;
+                    let (east, north) = (west + 0.0115, south + 0.0115);
+                    let digest = format!("sha256:{:064x}", id);
+                    let patch = json!({
+                        "patch_id": id.to_string(),
+                        "parcel_count": id % 200,
+                        "temporal_coverage": {"start": "2019-03-02", "end": "2019-11-27"},
+                        "geometry": {"type": "MultiPolygon", "coordinates": [[[[west, north],
+                            [east, north], [east, south], [west, south], [west, north]]]]},
+                        "layer_digest": digest,
+                        "layer_mediaType": "application/vnd.example.pastis.patch.v1",
+                    });
+                    let layer = json!({
+                        "mediaType": "application/vnd.example.pastis.patch.v1",
+                        "digest": digest,
+                        "size": 33_554_432,
+                        "annotations": {"org.opencontainers.image.title": format!("full/{id}.npz")},
+                    });
+                    (patch, serde_json::from_value(layer).unwrap())
+                })
+                .unzip();
+            let config = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "dataset": "PASTIS-like (generated)",
+                "patches": patches,
+            });
+            let config = serde_json::to_vec(&config).unwrap();
+            Artifact {
+                source: "scale".into(),
+                registry: "oci-layout:/data/scale".into(),
+                repository: "pastis-scale".into(),
+                tags: vec![format!("a{a:04}")],
+                digest: format!("sha256:{:064x}", 1_000_000_000 + a),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                artifact_type: Some("application/vnd.whatever.v1+tar".into()),
+                config: serde_json::from_value(json!({
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": format!("sha256:{:064x}", 2_000_000_000 + a),
+                    "size": config.len(),
+                }))
+                .unwrap(),
+                config_blob: Some(config.into()),
+                layers,
+                layer_documents: BTreeMap::new(),
+                annotations: BTreeMap::new(),
+                index_digest: None,
+                platform: None,
+                referrers: Vec::new(),
+                layer_members: BTreeMap::new(),
+            }
+        })
+        .collect()
+}
+
+/// Mapping 8 PASTIS-like artifacts (8,000 Items) to the Items the index keeps, their
+/// JSON written once: what a start-up spends most of its CPU on.
+fn map(c: &mut Criterion) {
+    let artifacts = pastis_artifacts(8);
+    let options = MappingOptions::default();
+    let mut group = c.benchmark_group("map");
+    group.sample_size(20);
+    group.throughput(criterion::Throughput::Elements(8_000));
+    group.bench_function("8 artifacts of 1,000 patches, to indexed Items", |b| {
+        b.iter_batched(
+            || artifacts.clone(),
+            |artifacts| {
+                let mapped =
+                    map_repository_into("pastis-scale", artifacts, &options, IndexedItem::new);
+                assert_eq!(mapped.items.len(), 8_000);
+                mapped
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, build, search, mix, cql2, serialise, map);
 criterion_main!(benches);
