@@ -82,6 +82,7 @@ fn items_shaped(n: usize, assets: bool) -> Vec<MappedItem> {
                 collection: "pastis".into(),
                 id,
                 item,
+                shared_properties: Default::default(),
                 footprint: None,
                 assets: BTreeMap::new(),
                 links: Vec::new(),

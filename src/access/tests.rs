@@ -87,6 +87,7 @@ fn snapshot() -> Snapshot {
             .as_object()
             .cloned()
             .unwrap(),
+        shared_properties: Default::default(),
         footprint: None,
         assets: BTreeMap::from([(
             "data".to_string(),

@@ -46,6 +46,7 @@ fn item(collection: &str, n: usize, id: &str) -> MappedItem {
         .as_object()
         .cloned()
         .unwrap(),
+        shared_properties: Default::default(),
         footprint: None,
         assets: BTreeMap::from([("data".to_string(), blob)]),
         links: Vec::new(),

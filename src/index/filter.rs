@@ -408,6 +408,7 @@ mod tests {
             collection: "c".into(),
             id: "i1".into(),
             item: body.as_object().cloned().unwrap(),
+            shared_properties: Default::default(),
             footprint: None,
             assets: Default::default(),
             links: Vec::new(),

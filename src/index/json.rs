@@ -70,10 +70,15 @@ pub enum Piece<'a> {
 
 impl ItemJson {
     /// Serializes an Item (which should have `collection` and no `links`) with its
-    /// footprint, if given, as its `geometry` and `bbox`, noting where each local asset
+    /// footprint, if given, as its `geometry` and `bbox`, and `shared` properties written
+    /// before its own (but for those its own name too), noting where each local asset
     /// href is. When an href needs escapes, the Item is kept unspliced.
-    pub fn new(item: &Map<String, Value>, footprint: Option<&Footprint>) -> ItemJson {
-        Written::of(item, footprint).into_json()
+    pub fn new(
+        item: &Map<String, Value>,
+        shared: &Map<String, Value>,
+        footprint: Option<&Footprint>,
+    ) -> ItemJson {
+        Written::of(item, shared, footprint).into_json()
     }
 
     /// The pieces, in order; the caller closes the object. `None` when the Item is not
@@ -188,7 +193,11 @@ struct Written {
 }
 
 impl Written {
-    fn of(item: &Map<String, Value>, footprint: Option<&Footprint>) -> Written {
+    fn of(
+        item: &Map<String, Value>,
+        shared: &Map<String, Value>,
+        footprint: Option<&Footprint>,
+    ) -> Written {
         let mut written = Written {
             bytes: Vec::with_capacity(2048),
             members: Vec::with_capacity(item.len() + 2),
@@ -196,14 +205,19 @@ impl Written {
             hrefs: Vec::new(),
             spliced: true,
         };
-        written.item(item, footprint);
+        written.item(item, shared, footprint);
         written
     }
 
     /// Writes the Item's members, noting each in `members` (and each property in
-    /// `properties`); a footprint goes in as `geometry` and `bbox` just before
-    /// `properties`.
-    fn item(&mut self, item: &Map<String, Value>, mut footprint: Option<&Footprint>) {
+    /// `properties`, the `shared` ones first); a footprint goes in as `geometry` and
+    /// `bbox` just before `properties`.
+    fn item(
+        &mut self,
+        item: &Map<String, Value>,
+        shared: &Map<String, Value>,
+        mut footprint: Option<&Footprint>,
+    ) {
         self.bytes.push(b'{');
         for (key, value) in item {
             if key == "properties"
@@ -214,9 +228,10 @@ impl Written {
             self.key(self.members.len(), key);
             let value_at = self.bytes.len();
             match value {
-                Value::Object(properties) if key == "properties" => {
-                    let mut spans = Vec::with_capacity(properties.len());
-                    self.object(properties, &mut spans);
+                Value::Object(own) if key == "properties" => {
+                    let shared = shared.iter().filter(|(name, _)| !own.contains_key(*name));
+                    let mut spans = Vec::with_capacity(shared.clone().count() + own.len());
+                    self.object(shared.chain(own), &mut spans);
                     self.properties = spans;
                 }
                 Value::Object(assets) if key == "assets" => self.assets(assets),
@@ -250,10 +265,14 @@ impl Written {
         self.members.push(span.unwrap_or(Span { value: 0, end: 0 }));
     }
 
-    /// Writes `object` with its closing `}`, noting each member in `spans`.
-    fn object(&mut self, object: &Map<String, Value>, spans: &mut Vec<Span>) {
+    /// Writes an object of these members with its closing `}`, noting each in `spans`.
+    fn object<'a>(
+        &mut self,
+        members: impl Iterator<Item = (&'a String, &'a Value)>,
+        spans: &mut Vec<Span>,
+    ) {
         self.bytes.push(b'{');
-        for (n, (key, value)) in object.iter().enumerate() {
+        for (n, (key, value)) in members.enumerate() {
             self.key(n, key);
             let value_at = self.bytes.len();
             let _ = serde_json::to_writer(&mut self.bytes, value);
@@ -384,7 +403,7 @@ mod tests {
                 "c": {"href": "collections/c/items/i/assets/c/c.npy", "title": "ü"},
             }
         }));
-        let json = ItemJson::new(&item, None);
+        let json = ItemJson::new(&item, &Map::new(), None);
         let hrefs: Vec<&[u8]> = json
             .pieces()
             .unwrap()
@@ -426,7 +445,7 @@ mod tests {
                 "b": {"href": "https://elsewhere.example/b.tif"},
             }
         }));
-        let json = ItemJson::new(&item, None);
+        let json = ItemJson::new(&item, &Map::new(), None);
         assert_eq!(json.to_map(), item);
         assert_eq!(json.member("geometry"), Some(item["geometry"].clone()));
         assert_eq!(json.member("assets"), Some(item["assets"].clone()));
@@ -453,12 +472,30 @@ mod tests {
         let item = object(json!({
             "id": "i", "properties": {"a\"b": [1, {"c": null}], "ü\\": true}
         }));
-        let json = ItemJson::new(&item, None);
+        let json = ItemJson::new(&item, &Map::new(), None);
         assert_eq!(json.property("a\"b"), Some(json!([1, {"c": null}])));
         assert_eq!(json.property("ü\\"), Some(json!(true)));
         let names: Vec<String> = json.property_texts().map(|(n, _)| n.into_owned()).collect();
         assert_eq!(names, ["a\"b", "ü\\"]);
         assert_eq!(json.to_map(), item);
+    }
+
+    #[test]
+    fn shared_properties_come_first_and_give_way_to_the_items_own() {
+        let shared = object(json!({"oci:digest": "sha256:ab", "oci:kind": "shared"}));
+        let item = object(json!({
+            "id": "i", "properties": {"oci:kind": "own", "n": 3}, "assets": {}
+        }));
+        let json = ItemJson::new(&item, &shared, None);
+        let names: Vec<String> = json.property_texts().map(|(n, _)| n.into_owned()).collect();
+        assert_eq!(names, ["oci:digest", "oci:kind", "n"]);
+        assert_eq!(json.property("oci:digest"), Some(json!("sha256:ab")));
+        assert_eq!(json.property("oci:kind"), Some(json!("own")));
+        assert_eq!(
+            json.to_map()["properties"],
+            json!({"oci:digest": "sha256:ab", "oci:kind": "own", "n": 3})
+        );
+        assert_eq!(json.member("assets"), Some(json!({})));
     }
 
     #[test]
@@ -473,7 +510,7 @@ mod tests {
             "properties": {"echo": href, "n": 2},
             "last": [1, 2],
         }));
-        let json = ItemJson::new(&item, None);
+        let json = ItemJson::new(&item, &Map::new(), None);
         assert!(json.pieces().is_some());
         assert_eq!(json.to_map(), item);
         assert_eq!(json.member("assets"), Some(item["assets"].clone()));
@@ -494,7 +531,7 @@ mod tests {
         let item = object(json!({
             "id": "i", "assets": {"a": {"href": "odd\"name.tif"}}
         }));
-        let json = ItemJson::new(&item, None);
+        let json = ItemJson::new(&item, &Map::new(), None);
         assert!(json.pieces().is_none());
         assert_eq!(json.to_map(), item);
     }

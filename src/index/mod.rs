@@ -76,6 +76,7 @@ impl IndexedItem {
             collection,
             id,
             mut item,
+            shared_properties,
             footprint,
             assets,
             links,
@@ -109,7 +110,7 @@ impl IndexedItem {
             .get("properties")
             .and_then(Value::as_object)
             .and_then(Interval::of_item);
-        let json = json::ItemJson::new(&item, footprint.as_ref());
+        let json = json::ItemJson::new(&item, &shared_properties, footprint.as_ref());
         // What is kept is copied rather than moved: its allocations then sit with the
         // Item's other long-lived ones, not among the mapping's short-lived ones, whose
         // pages can then be given back.
@@ -303,6 +304,7 @@ mod tests {
             collection: collection.into(),
             id: id.into(),
             item: body.as_object().cloned().unwrap_or_default(),
+            shared_properties: Default::default(),
             footprint: None,
             assets: BTreeMap::new(),
             links: Vec::new(),

@@ -189,6 +189,7 @@ mod tests {
                 .as_object()
                 .cloned()
                 .unwrap(),
+            shared_properties: Default::default(),
             footprint: None,
             assets: BTreeMap::new(),
             links: Vec::new(),

@@ -445,6 +445,7 @@ mod tests {
             collection: collection.into(),
             id: id.into(),
             item: body.as_object().cloned().unwrap(),
+            shared_properties: Default::default(),
             footprint: None,
             assets: BTreeMap::new(),
             links: Vec::new(),

@@ -30,8 +30,8 @@ pub struct Context<'a> {
     crs: HashMap<String, Rc<Crs>>,
     /// The names its blob refs share.
     pub shared_names: SharedNames<'a>,
-    /// The properties each of its drafts starts with: provenance, and an unknown time.
-    properties: Map<String, Value>,
+    /// Its provenance properties, shared by its drafts.
+    provenance: Arc<Map<String, Value>>,
     /// Its tags, without referrer fallback tags.
     tags: BTreeSet<String>,
 }
@@ -57,8 +57,6 @@ impl<'a> Context<'a> {
             .iter()
             .map(|l| (l.digest.as_str(), l))
             .collect();
-        let mut properties = provenance::oci_properties(artifact);
-        ItemTime::Unknown.write(&mut properties);
         let tags = artifact
             .tags
             .iter()
@@ -72,7 +70,7 @@ impl<'a> Context<'a> {
             by_title,
             crs: HashMap::new(),
             shared_names: SharedNames::of(artifact),
-            properties,
+            provenance: Arc::new(provenance::oci_properties(artifact)),
             tags,
         }
     }
@@ -125,8 +123,11 @@ pub struct Draft {
     /// The Item's top-level JSON except `id`, `geometry`, `bbox`, `properties`, `assets`,
     /// `links`, `collection`.
     pub item: Map<String, Value>,
-    /// The Item's properties.
+    /// The Item's own properties; its time and `oci:tags` are written into them by
+    /// [`Draft::finish`].
     pub properties: Map<String, Value>,
+    /// Its artifact's provenance properties, shared with the artifact's other drafts.
+    provenance: Arc<Map<String, Value>>,
     /// The Item's assets; layer assets lack `href` until [`Draft::finish`].
     pub assets: Map<String, Value>,
     /// The blob behind each layer asset.
@@ -154,7 +155,9 @@ impl Draft {
             key,
             unique: unique.to_owned(),
             item,
-            properties: ctx.properties.clone(),
+            // Room for the time, `oci:tags` and a few more.
+            properties: Map::with_capacity(8),
+            provenance: ctx.provenance.clone(),
             assets: Map::new(),
             blobs: BTreeMap::new(),
             tags: ctx.tags.clone(),
@@ -172,9 +175,8 @@ impl Draft {
         Some(rest.split_once('#').map_or(rest, |(digest, _)| digest))
     }
 
-    /// Sets `datetime` (and the period fields).
+    /// Sets its time, written as `datetime` (and the period fields) when it is finished.
     pub fn set_time(&mut self, time: ItemTime) {
-        time.write(&mut self.properties);
         self.time = time;
     }
 
@@ -268,9 +270,10 @@ impl Draft {
         key
     }
 
-    /// The final Item: id, collection, footprint, `oci:tags`, asset hrefs and
+    /// The final Item: id, collection, footprint, time, `oci:tags`, asset hrefs and
     /// `stac_extensions`.
     pub fn finish(mut self, collection: &Arc<str>, id: String) -> MappedItem {
+        self.time.write(&mut self.properties);
         let tags: Vec<&String> = self.tags.iter().collect();
         self.properties.insert("oci:tags".to_owned(), json!(tags));
         let mut uses_file = false;
@@ -305,6 +308,7 @@ impl Draft {
             collection: collection.clone(),
             id,
             item,
+            shared_properties: self.provenance,
             footprint: self.footprint,
             assets: self.blobs,
             links: Vec::new(),

@@ -121,6 +121,10 @@ pub struct MappedItem {
     /// `footprint`; each asset's `href` is the relative path
     /// `collections/{collection}/items/{id}/assets/{key}/{file_name}`.
     pub item: serde_json::Map<String, serde_json::Value>,
+    /// Properties of its artifact (the `oci:*` provenance), shared by the artifact's Items
+    /// rather than copied into each: they belong in `item`'s `properties`, but for those
+    /// named there too.
+    pub shared_properties: Arc<serde_json::Map<String, serde_json::Value>>,
     /// Its `geometry` and `bbox` as the mapping read them, kept typed rather than as JSON:
     /// the index writes them and searches by them without reading them back.
     pub footprint: Option<Footprint>,
