@@ -14,15 +14,27 @@ pub enum BlobDigest {
 
 impl From<&str> for BlobDigest {
     fn from(text: &str) -> Self {
-        let canonical = text.strip_prefix("sha256:").filter(|hex| {
-            hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        });
-        let mut bytes = [0; 32];
-        match canonical.map(|hex| hex::decode_to_slice(hex, &mut bytes)) {
-            Some(Ok(())) => BlobDigest::Sha256(bytes),
-            _ => BlobDigest::Other(text.into()),
+        match text.strip_prefix("sha256:").and_then(lowercase_hex_32) {
+            Some(bytes) => BlobDigest::Sha256(bytes),
+            None => BlobDigest::Other(text.into()),
         }
     }
+}
+
+/// The 32 bytes written as these 64 lowercase hex digits, in one pass (a crawl reads a
+/// digest per layer, several times over).
+fn lowercase_hex_32(hex: &str) -> Option<[u8; 32]> {
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let hex: &[u8; 64] = hex.as_bytes().try_into().ok()?;
+    let mut bytes = [0; 32];
+    for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(bytes)
 }
 
 impl fmt::Display for BlobDigest {
