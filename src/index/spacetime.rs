@@ -24,6 +24,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 
 use super::area_count::AreaCounts;
 use super::coarse::{CoarseArea, CoarseWindow};
@@ -423,9 +424,9 @@ impl SortedRanks {
     /// Sorts `ranks` within runs of `FANOUT^(level + 1)` and builds the layers above.
     fn new(mut ranks: Vec<u32>, level: usize) -> SortedRanks {
         let span = FANOUT.saturating_pow(level as u32 + 1);
-        for run in ranks.chunks_mut(span) {
-            run.sort_unstable();
-        }
+        ranks
+            .par_chunks_mut(span)
+            .for_each(|run| run.sort_unstable());
         let mut layers = vec![blocks(&ranks)];
         while layers.len() <= level {
             let samples: Vec<u32> = layers
@@ -488,10 +489,8 @@ impl SortedTimes {
                 .collect();
             SortedRanks::new(values, level)
         };
-        SortedTimes {
-            starts: sorted(0),
-            ends: sorted(1),
-        }
+        let (starts, ends) = rayon::join(|| sorted(0), || sorted(1));
+        SortedTimes { starts, ends }
     }
 
     /// How many of the `len` entries of node `node` overlap the window whose rank
@@ -512,7 +511,7 @@ impl SpaceTimeIndex {
                 (envelope.area, envelope.time)
             })
             .unzip();
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(areas_by_position.len());
         let mut crossing = Vec::new();
         for (position, (&area, &time)) in
             areas_by_position.iter().zip(&times_by_position).enumerate()
@@ -554,17 +553,21 @@ impl SpaceTimeIndex {
         let ordered = entries
             .iter()
             .all(|(e, _)| e.time == NO_TIME || e.time[0] <= e.time[1]);
-        let (ranks, times) = match TimeRanks::new(&entries) {
+        let times = || match TimeRanks::new(&entries) {
             Some(ranks) if ordered => {
                 let times = (0..levels.len())
+                    .into_par_iter()
                     .map(|level| SortedTimes::new(&entries, &ranks, level))
                     .collect();
                 (ranks, times)
             }
             _ => (TimeRanks::default(), Vec::new()),
         };
-        let areas: Vec<[f64; 4]> = entries.iter().map(|(e, _)| e.area).collect();
-        let area_counts = AreaCounts::new(&areas);
+        let area_counts = || {
+            let areas: Vec<[f64; 4]> = entries.iter().map(|(e, _)| e.area).collect();
+            AreaCounts::new(&areas)
+        };
+        let ((ranks, times), area_counts) = rayon::join(times, area_counts);
         let leaf_size = median_size(levels.first().map_or(&[], Vec::as_slice));
         SpaceTimeIndex {
             areas_by_position,
@@ -914,7 +917,7 @@ fn sort_along_hilbert_curve(entries: &mut [(Envelope, u32)]) {
             0
         }
     };
-    entries.sort_by_cached_key(|(envelope, position)| {
+    entries.par_sort_by_cached_key(|(envelope, position)| {
         let (x, y) = centre(envelope);
         (
             hilbert_distance(cell(x, low_x, high_x), cell(y, low_y, high_y)),
