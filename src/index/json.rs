@@ -191,13 +191,14 @@ impl ItemJson {
     fn text(&self, range: Range<usize>) -> &[u8] {
         let at = self.shared_at as usize;
         let (part, offset): (&[u8], usize) = match &self.shared {
-            Some(shared) if range.start >= at + shared.text.len() => {
-                (&self.bytes[at..], at + shared.text.len())
-            }
+            Some(shared) if range.start >= at + shared.text.len() => (
+                self.bytes.get(at..).unwrap_or_default(),
+                at + shared.text.len(),
+            ),
             Some(shared) if range.start >= at => (&shared.text, at),
             _ => (&self.bytes, 0),
         };
-        part.get(range.start - offset..range.end - offset)
+        part.get(range.start - offset..range.end.saturating_sub(offset))
             .unwrap_or_default()
     }
 
