@@ -21,20 +21,28 @@ impl From<&str> for BlobDigest {
     }
 }
 
-/// The 32 bytes written as these 64 lowercase hex digits, in one pass (a crawl reads a
-/// digest per layer, several times over).
+/// The 32 bytes written as these 64 lowercase hex digits, in one pass without a branch
+/// per digit (a crawl reads a digest per layer, several times over).
 fn lowercase_hex_32(hex: &str) -> Option<[u8; 32]> {
-    let digit = |b: u8| match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
+    /// Each byte's value as a lowercase hex digit; 0x10 for any other byte.
+    const DIGITS: [u8; 256] = {
+        let mut table = [0x10; 256];
+        let mut n = 0;
+        while n < 16 {
+            table[b"0123456789abcdef"[n] as usize] = n as u8;
+            n += 1;
+        }
+        table
     };
     let hex: &[u8; 64] = hex.as_bytes().try_into().ok()?;
     let mut bytes = [0; 32];
+    let mut invalid = 0;
     for (byte, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+        let (high, low) = (DIGITS[usize::from(pair[0])], DIGITS[usize::from(pair[1])]);
+        invalid |= high | low;
+        *byte = high << 4 | low;
     }
-    Some(bytes)
+    (invalid & 0x10 == 0).then_some(bytes)
 }
 
 impl fmt::Display for BlobDigest {
