@@ -530,9 +530,15 @@ impl SpaceTimeIndex {
             }
         }
         sort_along_hilbert_curve(&mut entries);
-        let bounds: Vec<Envelope> = entries.iter().map(|(e, _)| e.bounds()).collect();
         let mut levels = Vec::new();
-        let mut level = parents(&bounds);
+        let mut level: Vec<Envelope> = entries
+            .chunks(FANOUT)
+            .filter_map(|run| {
+                run.iter()
+                    .map(|(e, _)| e.bounds())
+                    .reduce(|a, b| a.union(&b))
+            })
+            .collect();
         while level.len() > FANOUT {
             let next = parents(&level);
             levels.push(std::mem::replace(&mut level, next));
