@@ -32,8 +32,8 @@ pub struct Context<'a> {
     pub shared_names: SharedNames<'a>,
     /// Its provenance properties, shared by its drafts.
     provenance: Arc<Map<String, Value>>,
-    /// Its tags, without referrer fallback tags.
-    tags: BTreeSet<String>,
+    /// Its tags, without referrer fallback tags, shared by its drafts.
+    tags: Arc<BTreeSet<String>>,
 }
 
 impl<'a> Context<'a> {
@@ -71,7 +71,7 @@ impl<'a> Context<'a> {
             crs: HashMap::new(),
             shared_names: SharedNames::of(artifact),
             provenance: Arc::new(provenance::oci_properties(artifact)),
-            tags,
+            tags: Arc::new(tags),
         }
     }
 
@@ -132,8 +132,9 @@ pub struct Draft {
     pub assets: Map<String, Value>,
     /// The blob behind each layer asset.
     pub blobs: BTreeMap<String, BlobRef>,
-    /// Tags of every artifact holding this Item.
-    pub tags: BTreeSet<String>,
+    /// Tags of every artifact holding this Item (its artifact's, shared with the
+    /// artifact's other drafts, until another artifact's are added).
+    pub tags: Arc<BTreeSet<String>>,
     /// Its time, for the Collection's extent.
     pub time: ItemTime,
     /// Its lon/lat footprint; `None` for a null geometry.

@@ -90,7 +90,8 @@ impl<T: Send> Merger<T> {
     pub fn add(&mut self, drafts: Vec<Draft>) {
         for draft in drafts {
             if let Some(pending) = self.pending.get_mut(&draft.key) {
-                pending.draft.tags.extend(draft.tags);
+                let tags = Arc::make_mut(&mut pending.draft.tags);
+                tags.extend(draft.tags.iter().cloned());
                 continue;
             }
             self.extent.add(draft.bbox(), draft.time.interval());
