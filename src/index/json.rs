@@ -268,10 +268,13 @@ impl ItemJson {
         let mut text = Vec::with_capacity(self.len() + 1);
         match &self.shared {
             Some(shared) => {
-                let at = self.shared_at as usize;
-                text.extend_from_slice(&self.bytes[..at]);
+                let (before, after) = self
+                    .bytes
+                    .split_at_checked(self.shared_at as usize)
+                    .unwrap_or((&self.bytes, &[]));
+                text.extend_from_slice(before);
                 text.extend_from_slice(&shared.text);
-                text.extend_from_slice(&self.bytes[at..]);
+                text.extend_from_slice(after);
             }
             None => text.extend_from_slice(&self.bytes),
         }
