@@ -4,7 +4,7 @@ use std::fmt;
 
 /// An OCI digest (`algorithm:encoded`). One in the canonical SHA-256 form (lowercase
 /// hex) is held as its 32 bytes, a quarter of its text; any other is held as written.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BlobDigest {
     /// `sha256:` and 64 lowercase hex digits.
     Sha256([u8; 32]),

@@ -43,8 +43,10 @@ enum Settled<T> {
 /// Item, and SipHash was a few percent of mapping a million Items.
 pub struct Merger<T> {
     collection: Arc<str>,
-    /// Each digest of the artifacts (layers and manifests): the position of the last
-    /// artifact holding it. Owned, so that an artifact may be let go once mapped.
+    /// Each digest (of a layer or a manifest) that more than one artifact holds: the
+    /// position of the last of them. A digest held by one artifact alone is last held by
+    /// it, and is not kept: most are, and a map of every digest was 100 MB at a million
+    /// layers. Owned, so that an artifact may be let go once mapped.
     last_holder: HashMap<BlobDigest, usize>,
     /// Drafts not yet settled, by key.
     pending: HashMap<String, Pending>,
@@ -64,12 +66,23 @@ pub struct Merger<T> {
 impl<T: Send> Merger<T> {
     /// A merger for the Items of `collection`, from `artifacts` in mapping order.
     pub fn new(collection: &str, artifacts: &[Artifact]) -> Self {
-        let digests = artifacts.iter().map(|a| 1 + a.layers.len()).sum();
-        let mut last_holder = HashMap::with_capacity(digests);
-        for (position, artifact) in artifacts.iter().enumerate() {
-            last_holder.insert(BlobDigest::from(artifact.digest.as_str()), position);
-            for layer in &artifact.layers {
-                last_holder.insert(BlobDigest::from(layer.digest.as_str()), position);
+        let mut held: Vec<(BlobDigest, usize)> = artifacts
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(position, artifact)| {
+                let layers = artifact.layers.iter().map(|layer| &layer.digest);
+                std::iter::once(&artifact.digest)
+                    .chain(layers)
+                    .map(move |digest| (BlobDigest::from(digest.as_str()), position))
+            })
+            .collect();
+        held.par_sort_unstable();
+        let mut last_holder = HashMap::new();
+        for holders in held.chunk_by(|a, b| a.0 == b.0) {
+            if let (Some((digest, first)), Some((_, last))) = (holders.first(), holders.last())
+                && first != last
+            {
+                last_holder.insert(digest.clone(), *last);
             }
         }
         Merger {
@@ -85,9 +98,9 @@ impl<T: Send> Merger<T> {
         }
     }
 
-    /// Adds the drafts of the next artifact: a draft whose key is pending gives it its
-    /// tags, any other is a new Item.
-    pub fn add(&mut self, drafts: Vec<Draft>) {
+    /// Adds the drafts of the next artifact, the one at position `holder` in mapping
+    /// order: a draft whose key is pending gives it its tags, any other is a new Item.
+    pub fn add(&mut self, holder: usize, drafts: Vec<Draft>) {
         for draft in drafts {
             if let Some(pending) = self.pending.get_mut(&draft.key) {
                 let tags = Arc::make_mut(&mut pending.draft.tags);
@@ -96,11 +109,10 @@ impl<T: Send> Merger<T> {
             }
             self.extent.add(draft.bbox(), draft.time.interval());
             let id = unique_id(&draft, &mut self.used);
-            let last = draft
-                .key_digest()
-                .and_then(|digest| self.last_holder.get(&BlobDigest::from(digest)))
-                .copied()
-                .unwrap_or(usize::MAX);
+            let last = draft.key_digest().map_or(usize::MAX, |digest| {
+                let digest = BlobDigest::from(digest);
+                self.last_holder.get(&digest).copied().unwrap_or(holder)
+            });
             self.settling
                 .entry(last)
                 .or_default()

@@ -242,14 +242,14 @@ fn map_in_batches<T: Send>(
         // A batch's drafts are merged here, one artifact after another, while the next
         // batch is mapped on the other threads: merging alone would leave a core idle.
         let merge = || {
-            for (artifact, result) in done.iter().zip(results) {
+            for ((position, artifact), result) in batch.clone().zip(done).zip(results) {
                 match result {
                     Ok(Mapped {
                         drafts,
                         config_fields,
                     }) => {
                         configs.extend(config_fields);
-                        merger.add(drafts);
+                        merger.add(position, drafts);
                     }
                     Err(reason) => {
                         tracing::debug!(digest = %artifact.digest, %reason, "artifact not mapped");
