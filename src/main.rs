@@ -70,11 +70,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// mimalloc's default purge delay.
 const DEFAULT_PURGE_DELAY_MS: std::ffi::c_long = 1000;
-/// The purge delay the gateway runs with. A crawl frees the artifacts it has mapped as it
-/// allocates their Items; after a second the next artifacts' pages are not always where
-/// the freed ones were, and starting on 1,000,000 Items peaked at 2,065–2,102 MiB
-/// against 1,931–1,959 MiB after 100 ms, for about 7 % more CPU and searches as fast
-/// (BENCHMARKS.md, fifteenth pass).
+/// The purge delay the gateway runs with. A crawl frees the artifacts it has mapped
+/// while it allocates their Items, and what one thread or size class frees is not always
+/// what the next allocations reuse: kept resident for a second, it made the peak of
+/// starting on 1,000,000 Items 2,044–2,093 MiB, against 1,931–1,959 MiB with 100 ms,
+/// for 5–10 % more CPU and searches as fast (BENCHMARKS.md, fifteenth pass).
 const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 /// Shortens mimalloc's purge delay, unless `MIMALLOC_PURGE_DELAY` set it or the option
