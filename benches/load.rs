@@ -17,7 +17,8 @@
 //!   `PATH` (or named by `STAC_OCI_RUSTAC`), up to `STAC_OCI_RUSTAC_MAX` Items (10,000). With `STAC_OCI_PERF_DIR` set, `perf record`
 //!   samples the gateway during the largest search mix.
 //! - `stream`: a 1 GiB blob read whole through the proxy and straight from the
-//!   registry with `curl`, and the gateway's RSS while it streams.
+//!   registry with `curl`, the CPU the machine and the gateway spend on each, and the
+//!   gateway's RSS while it streams.
 //!
 //! Every process started here (registry, gateway, nginx, rustac, perf) is stopped before
 //! the part that started it ends.
@@ -714,6 +715,59 @@ fn curl_speed(url: &str) -> f64 {
     speed
 }
 
+/// Seconds of CPU from `/proc`, which counts in ticks of 1/100 s (Linux's `USER_HZ`).
+const TICK: f64 = 0.01;
+
+/// The CPU a process has used: user and system seconds (`/proc/<pid>/stat`).
+fn process_cpu(pid: u32) -> [f64; 2] {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let seconds = |at: usize| {
+        fields
+            .get(at)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            * TICK
+    };
+    // utime and stime: fields 14 and 15, the 12th and 13th after the name.
+    [seconds(11), seconds(12)]
+}
+
+/// The CPU all processes on the machine have used: busy seconds summed over its cores
+/// (`/proc/stat`: every column but idle and iowait).
+fn machine_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let busy: f64 =
+        ticks.iter().sum::<f64>() - ticks.get(3).unwrap_or(&0.0) - ticks.get(4).unwrap_or(&0.0);
+    busy * TICK
+}
+
+/// [`curl_speed`], with the machine's CPU seconds and the gateway's `[user, system]`
+/// seconds spent while it ran.
+fn curl_speed_and_cpu(url: &str, gateway: u32) -> (f64, f64, [f64; 2]) {
+    let (machine, [user, system]) = (machine_cpu(), process_cpu(gateway));
+    let speed = curl_speed(url);
+    let [user_after, system_after] = process_cpu(gateway);
+    (
+        speed,
+        machine_cpu() - machine,
+        [user_after - user, system_after - system],
+    )
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -779,9 +833,15 @@ async fn stream_part() {
         })
     };
     let (mut proxy, mut registry_speed) = (Vec::new(), Vec::new());
+    let (mut proxy_cpu, mut direct_cpu, mut gateway_cpu) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..3 {
-        registry_speed.push(curl_speed(&direct));
-        proxy.push(curl_speed(&asset));
+        let (speed, machine, _) = curl_speed_and_cpu(&direct, server.pid);
+        registry_speed.push(speed);
+        direct_cpu.push(machine);
+        let (speed, machine, gateway) = curl_speed_and_cpu(&asset, server.pid);
+        proxy.push(speed);
+        proxy_cpu.push(machine);
+        gateway_cpu.push(gateway);
     }
     stop.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
@@ -798,6 +858,15 @@ async fn stream_part() {
         mb(proxy),
         mb(registry_speed),
         100.0 * proxy / registry_speed
+    );
+    let gateway_median =
+        |i: usize| median(gateway_cpu.iter().map(|cpu: &[f64; 2]| cpu[i]).collect());
+    println!(
+        "CPU seconds per 1 GiB GET, median of 3: the machine's {:.2} direct, {:.2} through the proxy, of which the gateway's {:.2} user + {:.2} system",
+        median(direct_cpu),
+        median(proxy_cpu),
+        gateway_median(0),
+        gateway_median(1),
     );
     println!(
         "gateway RSS: {} before, {} peak while streaming (+{}), {} after; VmHWM {}",
