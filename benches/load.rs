@@ -508,6 +508,14 @@ async fn dump_ndjson(base: &str, path: &Path) -> (usize, u64) {
     (items, bytes)
 }
 
+/// Where `perf record` writes, when `STAC_OCI_PERF_DIR` names a directory (set but empty,
+/// it names none).
+fn perf_dir() -> Option<PathBuf> {
+    std::env::var_os("STAC_OCI_PERF_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+}
+
 /// `perf record` of a process for `seconds`, into `dir/<name>.data`.
 fn perf_record(pid: u32, dir: &Path, name: &str, seconds: u32) -> Child {
     std::fs::create_dir_all(dir).unwrap();
@@ -614,7 +622,7 @@ async fn scale_part() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
-    let perf_dir = std::env::var_os("STAC_OCI_PERF_DIR").map(PathBuf::from);
+    let perf_dir = perf_dir();
     let mut by_size = Vec::new();
     for n in sizes {
         let configs = n.div_ceil(PATCHES_PER_CONFIG);
@@ -845,8 +853,8 @@ async fn stream_part() {
     }
     stop.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
-    if let Some(dir) = std::env::var_os("STAC_OCI_PERF_DIR") {
-        let mut perf = perf_record(server.pid, Path::new(&dir), "stream", 2);
+    if let Some(dir) = perf_dir() {
+        let mut perf = perf_record(server.pid, &dir, "stream", 2);
         curl_speed(&asset);
         let _ = perf.wait();
     }
