@@ -64,6 +64,8 @@ done = function(summary, latency, requests)
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
     latency:percentile(99) / 1000, summary.errors.connect + summary.errors.read
     + summary.errors.write + summary.errors.timeout, summary.errors.status))
+  io.write(string.format("ANSWERED %.0f\n",
+    (summary.requests - summary.errors.status) / (summary.duration / 1e6)))
 end
 "#;
 
@@ -77,6 +79,8 @@ const ITEM_BYTES_HELD: u64 = 9_000;
 struct Wrk {
     line: String,
     requests_per_second: f64,
+    /// Responses with a 2xx status per second.
+    answered_per_second: f64,
 }
 
 impl std::fmt::Display for Wrk {
@@ -112,6 +116,11 @@ fn wrk_with(url: &str, connections: u32, script: Option<&str>, headers: &[&str])
         .output()
         .expect("wrk (Debian package wrk) must be installed");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let answered_per_second = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ANSWERED "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0.0);
     let line = text
         .lines()
         .find(|l| l.starts_with("RESULT"))
@@ -125,6 +134,7 @@ fn wrk_with(url: &str, connections: u32, script: Option<&str>, headers: &[&str])
     Wrk {
         line,
         requests_per_second,
+        answered_per_second,
     }
 }
 
@@ -583,8 +593,9 @@ async fn rustac_peer(ndjson: &Path, gateway: &Wrk) {
         mib(hwm)
     );
     println!(
-        "gateway / rustac: {:.2}×",
-        gateway.requests_per_second / search.requests_per_second.max(1.0)
+        "gateway / rustac: {:.2}× the requests, {:.2}× the 2xx answers",
+        gateway.requests_per_second / search.requests_per_second.max(1.0),
+        gateway.answered_per_second / search.answered_per_second.max(1.0)
     );
     terminate(&mut child);
 }
