@@ -758,7 +758,8 @@ fn process_cpu(pid: u32) -> [f64; 2] {
 }
 
 /// The CPU all processes on the machine have used: busy seconds summed over its cores
-/// (`/proc/stat`: every column but idle and iowait).
+/// (`/proc/stat`'s user, nice, system, irq and softirq; guest time is inside user, and
+/// steal is the host's).
 fn machine_cpu() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let ticks: Vec<f64> = stat
@@ -767,10 +768,12 @@ fn machine_cpu() -> f64 {
         .unwrap_or_default()
         .split_whitespace()
         .skip(1)
-        .filter_map(|t| t.parse().ok())
+        .map(|t| t.parse().unwrap_or(0.0))
         .collect();
-    let busy: f64 =
-        ticks.iter().sum::<f64>() - ticks.get(3).unwrap_or(&0.0) - ticks.get(4).unwrap_or(&0.0);
+    let busy: f64 = [0, 1, 2, 5, 6]
+        .iter()
+        .filter_map(|column| ticks.get(*column))
+        .sum();
     busy * TICK
 }
 
