@@ -20,6 +20,9 @@
 //!   registry with `curl`, the CPU the machine and the gateway spend on each, and the
 //!   gateway's RSS while it streams.
 //!
+//! Each wrk line ends with the CPU seconds the hypervisor gave to others meanwhile
+//! (`steal`): figures from a run with more than a little are from a contended host.
+//!
 //! Every process started here (registry, gateway, nginx, rustac, perf) is stopped before
 //! the part that started it ends.
 
@@ -111,10 +114,12 @@ fn wrk_with(url: &str, connections: u32, script: Option<&str>, headers: &[&str])
     for header in headers {
         command.args(["-H", header]);
     }
+    let stolen_before = stolen();
     let out = command
         .arg(url)
         .output()
         .expect("wrk (Debian package wrk) must be installed");
+    let stolen = stolen() - stolen_before;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let answered_per_second = text
         .lines()
@@ -124,7 +129,7 @@ fn wrk_with(url: &str, connections: u32, script: Option<&str>, headers: &[&str])
     let line = text
         .lines()
         .find(|l| l.starts_with("RESULT"))
-        .map(|l| l.trim_start_matches("RESULT ").to_owned())
+        .map(|l| format!("{}, {stolen:.1} s stolen", l.trim_start_matches("RESULT ")))
         .unwrap_or(text);
     let requests_per_second = line
         .split_whitespace()
@@ -757,24 +762,34 @@ fn process_cpu(pid: u32) -> [f64; 2] {
     [seconds(11), seconds(12)]
 }
 
-/// The CPU all processes on the machine have used: busy seconds summed over its cores
-/// (`/proc/stat`'s user, nice, system, irq and softirq; guest time is inside user, and
-/// steal is the host's).
-fn machine_cpu() -> f64 {
+/// The machine's CPU seconds summed over its cores, by `/proc/stat`'s columns (user, nice,
+/// system, idle, iowait, irq, softirq, steal, …).
+fn machine_ticks() -> Vec<f64> {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let ticks: Vec<f64> = stat
-        .lines()
+    stat.lines()
         .next()
         .unwrap_or_default()
         .split_whitespace()
         .skip(1)
-        .map(|t| t.parse().unwrap_or(0.0))
-        .collect();
-    let busy: f64 = [0, 1, 2, 5, 6]
+        .map(|t| t.parse::<f64>().unwrap_or(0.0) * TICK)
+        .collect()
+}
+
+/// The CPU all processes on the machine have used: busy seconds summed over its cores
+/// (user, nice, system, irq and softirq; guest time is inside user, and steal is the
+/// host's).
+fn machine_cpu() -> f64 {
+    let ticks = machine_ticks();
+    [0, 1, 2, 5, 6]
         .iter()
         .filter_map(|column| ticks.get(*column))
-        .sum();
-    busy * TICK
+        .sum()
+}
+
+/// The seconds the hypervisor has given the machine's cores to others (steal): a run
+/// during which it grows ran on a contended host.
+fn stolen() -> f64 {
+    machine_ticks().get(7).copied().unwrap_or(0.0)
 }
 
 /// [`curl_speed`], with the machine's CPU seconds and the gateway's `[user, system]`
