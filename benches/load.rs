@@ -20,7 +20,7 @@
 //!   registry with `curl`, the CPU the machine and the gateway spend on each, and the
 //!   gateway's RSS while it streams.
 //!
-//! Each wrk line ends with the CPU seconds the hypervisor gave to others meanwhile
+//! Each wrk line, and the stream part's CPU line, ends with the CPU seconds the hypervisor gave to others meanwhile
 //! (`steal`): figures from a run with more than a little are from a contended host.
 //!
 //! Every process started here (registry, gateway, nginx, rustac, perf) is stopped before
@@ -792,17 +792,30 @@ fn stolen() -> f64 {
     machine_ticks().get(7).copied().unwrap_or(0.0)
 }
 
-/// [`curl_speed`], with the machine's CPU seconds and the gateway's `[user, system]`
-/// seconds spent while it ran.
-fn curl_speed_and_cpu(url: &str, gateway: u32) -> (f64, f64, [f64; 2]) {
-    let (machine, [user, system]) = (machine_cpu(), process_cpu(gateway));
+/// One whole GET's speed and what it cost.
+struct Get {
+    /// Bytes per second.
+    speed: f64,
+    /// Busy CPU seconds of the machine.
+    machine: f64,
+    /// The gateway's user and system seconds.
+    gateway: [f64; 2],
+    /// Seconds the host took from the machine's cores meanwhile.
+    stolen: f64,
+}
+
+/// [`curl_speed`], with the CPU it cost.
+fn curl_speed_and_cpu(url: &str, gateway: u32) -> Get {
+    let (machine, stolen_before) = (machine_cpu(), stolen());
+    let [user, system] = process_cpu(gateway);
     let speed = curl_speed(url);
     let [user_after, system_after] = process_cpu(gateway);
-    (
+    Get {
         speed,
-        machine_cpu() - machine,
-        [user_after - user, system_after - system],
-    )
+        machine: machine_cpu() - machine,
+        gateway: [user_after - user, system_after - system],
+        stolen: stolen() - stolen_before,
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -871,14 +884,17 @@ async fn stream_part() {
     };
     let (mut proxy, mut registry_speed) = (Vec::new(), Vec::new());
     let (mut proxy_cpu, mut direct_cpu, mut gateway_cpu) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stolen = 0.0;
     for _ in 0..3 {
-        let (speed, machine, _) = curl_speed_and_cpu(&direct, server.pid);
-        registry_speed.push(speed);
-        direct_cpu.push(machine);
-        let (speed, machine, gateway) = curl_speed_and_cpu(&asset, server.pid);
-        proxy.push(speed);
-        proxy_cpu.push(machine);
-        gateway_cpu.push(gateway);
+        let get = curl_speed_and_cpu(&direct, server.pid);
+        registry_speed.push(get.speed);
+        direct_cpu.push(get.machine);
+        stolen += get.stolen;
+        let get = curl_speed_and_cpu(&asset, server.pid);
+        proxy.push(get.speed);
+        proxy_cpu.push(get.machine);
+        gateway_cpu.push(get.gateway);
+        stolen += get.stolen;
     }
     stop.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
@@ -899,7 +915,7 @@ async fn stream_part() {
     let gateway_median =
         |i: usize| median(gateway_cpu.iter().map(|cpu: &[f64; 2]| cpu[i]).collect());
     println!(
-        "CPU seconds per 1 GiB GET, median of 3: the machine's {:.2} direct, {:.2} through the proxy, of which the gateway's {:.2} user + {:.2} system",
+        "CPU seconds per 1 GiB GET, median of 3: the machine's {:.2} direct, {:.2} through the proxy, of which the gateway's {:.2} user + {:.2} system; {stolen:.1} s stolen over the six GETs",
         median(direct_cpu),
         median(proxy_cpu),
         gateway_median(0),
