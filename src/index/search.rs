@@ -288,7 +288,8 @@ impl Snapshot {
                 return found;
             }
         }
-        self.space_time.lowest_in(window, start, limit)
+        self.space_time
+            .lowest_in(window, start, limit, count.matched)
     }
 
     /// The position of the first Item after a token's (collection, id); 0 without one.
