@@ -607,8 +607,8 @@ impl SpaceTimeIndex {
         let ordered = entries
             .iter()
             .all(|(e, _)| e.time == NO_TIME || e.time[0] <= e.time[1]);
-        let times = || match TimeRanks::new(&entries) {
-            Some(ranks) if counted && ordered => {
+        let times = || match counted.then(|| TimeRanks::new(&entries)).flatten() {
+            Some(ranks) if ordered => {
                 let times = (0..levels.len())
                     .into_par_iter()
                     .map(|level| SortedTimes::new(&entries, &ranks, level))
@@ -708,10 +708,10 @@ impl SpaceTimeIndex {
     }
 
     /// The `limit + 1` lowest positions from `start` in a window with an area, which
-    /// holds `matched` Items, ascending. Where the window's Items would put several
-    /// pages' worth in a prefix if positions had nothing to do with places, the smallest
-    /// such prefix is walked first: a full page from it is the page, as every position
-    /// it leaves out lies above its own.
+    /// holds `matched` Items, ascending. Where the window's Items would put
+    /// [`PREFIX_MARGIN`] pages' worth in a prefix if positions had nothing to do with
+    /// places, the smallest such prefix is walked first: a full page from it is the page,
+    /// as every position it leaves out lies above its own.
     pub fn lowest_in(
         &self,
         window: &Window,
