@@ -1120,6 +1120,12 @@ mod tests {
             .collect()
     }
 
+    /// The `limit + 1` first of the positions `matching` from `start`.
+    fn page_of(matching: &[usize], start: usize, limit: usize) -> Vec<usize> {
+        let from = matching.iter().copied().filter(|p| *p >= start);
+        from.take(limit + 1).collect()
+    }
+
     #[test]
     fn counts_and_visits_what_a_check_one_by_one_finds() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
@@ -1189,15 +1195,9 @@ mod tests {
                 assert_eq!(index.contains(p, &window), expected.contains(&p));
             }
             for (start, limit) in [(0, 0), (0, 9), (2_500, 4), (5_990, 20)] {
-                let lowest: Vec<usize> = expected
-                    .iter()
-                    .copied()
-                    .filter(|p| *p >= start)
-                    .take(limit + 1)
-                    .collect();
                 assert_eq!(
                     index.lowest_in(&window, start, limit, count.matched),
-                    lowest,
+                    page_of(&expected, start, limit),
                     "round {round}"
                 );
             }
@@ -1259,9 +1259,9 @@ mod tests {
             index.visit(&window, |p| visited.push(p));
             visited.sort_unstable();
             assert_eq!(visited, expected, "{area:?}");
-            let first: Vec<usize> = expected.iter().copied().take(6).collect();
             let matched = expected.len();
-            assert_eq!(index.lowest_in(&window, 0, 5, matched), first, "{area:?}");
+            let page = index.lowest_in(&window, 0, 5, matched);
+            assert_eq!(page, page_of(&expected, 0, 5), "{area:?}");
         }
     }
 
@@ -1297,14 +1297,9 @@ mod tests {
                 let matched = index.count(&window).matched;
                 assert_eq!(matched, expected.len(), "round {round}");
                 for (start, limit) in [(0, 9), (1_000, 4), (3_000, 20), (5_000, 9)] {
-                    let lowest: Vec<usize> = expected
-                        .iter()
-                        .copied()
-                        .filter(|p| *p >= start)
-                        .take(limit + 1)
-                        .collect();
                     let page = index.lowest_in(&window, start, limit, matched);
-                    assert_eq!(page, lowest, "round {round}, start {start}");
+                    let expected_page = page_of(&expected, start, limit);
+                    assert_eq!(page, expected_page, "round {round}, start {start}");
                     let len = prefix.areas_by_position.len();
                     let tried = matched * len.saturating_sub(start) / items.len()
                         >= PREFIX_MARGIN * (limit + 1);
